@@ -1,0 +1,43 @@
+# Tempest for Go. Two commands: `make demo` runs the demo, `make test` runs
+# every check that must pass. Both set themselves up; nothing is installed by hand.
+
+SHELL := /bin/bash
+GO ?= go
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+# Every module in the repo: the core and any nested integration module.
+MODULES := $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \; | sort)
+
+.PHONY: all test demo fmt-check vet staticcheck race bench fuzz
+
+all: test
+
+demo:
+	$(GO) run ./cmd/tempest-demo
+
+test: fmt-check vet staticcheck race
+	@echo "make test: all checks passed"
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	@set -e; for m in $(MODULES); do echo "go vet $$m"; (cd $$m && $(GO) vet ./...); done
+
+staticcheck:
+	@set -e; for m in $(MODULES); do echo "staticcheck $$m"; (cd $$m && $(STATICCHECK) ./...); done
+
+# -race needs cgo and a C compiler.
+race:
+	@command -v gcc >/dev/null 2>&1 || { echo "make test: -race needs gcc (apt-get install gcc)"; exit 1; }
+	@set -e; for m in $(MODULES); do echo "go test -race $$m"; (cd $$m && CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 8m ./...); done
+
+# A short live fuzz run of each parser, beyond the seed corpora that `make test` runs.
+fuzz:
+	$(GO) test ./httpclient -run '^$$' -fuzz FuzzParseRetryAfter -fuzztime 20s
+	$(GO) test ./httpclient -run '^$$' -fuzz FuzzJoinURL -fuzztime 20s
+	$(GO) test ./requestid -run '^$$' -fuzz FuzzValid -fuzztime 20s
+
+bench:
+	$(GO) test ./httpclient -run '^$$' -bench . -benchmem -count 6

@@ -1,0 +1,154 @@
+package httpclient
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+)
+
+// retryableStatus is R6's allow-list of statuses.
+func retryableStatus(code int) bool {
+	switch code {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// failureStatus is R17: the statuses that count as breaker failures. 429 is
+// the upstream protecting itself, not failing, so it is not one.
+func failureStatus(code int) bool {
+	switch code {
+	case http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// safeMethod reports the methods retried on any retryable outcome (R7).
+func safeMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace,
+		http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// hasIdempotencyKey reports an Idempotency-Key or X-Idempotency-Key entry; a
+// nil-valued entry counts, as in net/http.
+func hasIdempotencyKey(h http.Header) bool {
+	if _, ok := h["Idempotency-Key"]; ok {
+		return true
+	}
+	_, ok := h["X-Idempotency-Key"]
+	return ok
+}
+
+// isCertError reports a certificate verification failure, also when it
+// arrives inside a proxyconnect *net.OpError (R6).
+func isCertError(err error) bool {
+	var cve *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
+}
+
+// retryableError is R6 for transport failures: known transient failures only.
+// The caller's own context having ended is handled before this is asked.
+func retryableError(err error) bool {
+	if isCertError(err) {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		switch op.Op {
+		case "dial", "proxyconnect", "read", "write":
+			return true
+		}
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	return isHTTP2Reset(err)
+}
+
+// isHTTP2Reset recognises an HTTP/2 stream or connection reset. net/http's
+// bundled HTTP/2 error types are unexported, so their text is all there is.
+func isHTTP2Reset(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "stream error: stream ID") ||
+		strings.Contains(s, "http2: server sent GOAWAY") ||
+		strings.Contains(s, "http2: client connection lost") ||
+		strings.Contains(s, "http2: client connection force closed")
+}
+
+// provesNotSent reports a failure that shows nothing of the request was sent
+// (R7): ErrNotSent from any transport, or a dial or proxyconnect error from a
+// net/http *http.Transport, which dials before it writes.
+func provesNotSent(err error, trustDial bool) bool {
+	if errors.Is(err, ErrNotSent) {
+		return true
+	}
+	if !trustDial || isCertError(err) {
+		return false
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect")
+}
+
+// ErrorClass names the kind of a call's failure for logs and metrics (R28):
+// "attempt_timeout", "timeout", "canceled", "circuit_open", "closed",
+// "certificate", "dns", "refused", "reset", "eof", "invalid_request",
+// "http2_reset", "network", or "other"; "" for a nil error.
+func ErrorClass(err error) string {
+	var dns *net.DNSError
+	var op *net.OpError
+	var ne net.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrAttemptTimeout):
+		return "attempt_timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, ErrCircuitOpen):
+		return "circuit_open"
+	case errors.Is(err, ErrClosed):
+		return "closed"
+	case errors.Is(err, ErrInvalidRequest):
+		return "invalid_request"
+	case isCertError(err):
+		return "certificate"
+	case errors.As(err, &dns):
+		return "dns"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "reset"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "eof"
+	case isHTTP2Reset(err):
+		return "http2_reset"
+	case errors.As(err, &op):
+		return "network"
+	}
+	return "other"
+}

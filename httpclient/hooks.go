@@ -1,0 +1,159 @@
+package httpclient
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/tempestsdk/tempest/breaker"
+)
+
+// Hooks observe a client's work. Every field is optional. Hooks run outside
+// the client's locks, on the caller's goroutine (StateChange on the goroutine
+// whose outcome moved the breaker); a panicking hook is recovered and logged
+// and never breaks a call (R22). Payloads carry no query and no header value
+// (R28).
+type Hooks struct {
+	// AttemptStart runs before each attempt is sent. req is the attempt's own
+	// copy: a tracing integration may set headers on it. The context returned
+	// (nil: ctx) becomes the attempt's context, so a span started here ends
+	// in AttemptDone with the same context.
+	AttemptStart func(ctx context.Context, req *http.Request, a Attempt) context.Context
+	// AttemptDone runs when the attempt's outcome is decided: its response
+	// headers arrived or it failed.
+	AttemptDone func(ctx context.Context, a Attempt, r AttemptResult)
+	// Retry runs before each wait between attempts.
+	Retry func(ctx context.Context, e RetryEvent)
+	// GiveUp runs when a hop ends with a retryable outcome without using all
+	// its attempts: Retry-After over the cap, a body too large to buffer, the
+	// caller's deadline, an open circuit, Close.
+	GiveUp func(ctx context.Context, e GiveUpEvent)
+	// StateChange runs after a breaker changes state.
+	StateChange func(StateChange)
+}
+
+// Attempt describes one attempt as admitted.
+type Attempt struct {
+	Method string
+	Origin string // normalised scheme://host:port
+	Path   string // escaped path, no query (R28)
+	N      int    // 1 for the first attempt of a hop
+	Max    int    // the hop's MaxAttempts
+	// Breaker is the breaker's state decided at admission (Closed, or
+	// HalfOpen for a probe), and Generation its generation then (R21); both
+	// zero when the breaker is disabled.
+	Breaker    breaker.State
+	Generation uint64
+	Probe      bool
+}
+
+// AttemptResult is the outcome of one attempt.
+type AttemptResult struct {
+	Status   int           // 0 when Err is set
+	Err      error         // the transport's error
+	Duration time.Duration // from sending to response headers or failure
+	Class    string        // see ErrorClass
+	Outcome  breaker.Outcome
+}
+
+// RetryEvent describes a wait before the next attempt.
+type RetryEvent struct {
+	Attempt Attempt       // the attempt that failed
+	Wait    time.Duration // the wait that follows
+	Reason  string        // status or error class that made it retryable
+	// RetryAfter is true when the wait came from a Retry-After header.
+	RetryAfter bool
+}
+
+// GiveUpEvent says why a hop stopped retrying early.
+type GiveUpEvent struct {
+	Attempt Attempt
+	Reason  string // "retry-after-over-cap", "body-too-large", "deadline", "circuit-open", "closed", "canceled"
+}
+
+// StateChange is a breaker's change of state for one origin.
+type StateChange struct {
+	Origin     string
+	From, To   breaker.State
+	Generation uint64
+	At         time.Time
+	Until      time.Time // when To is Open: when it half-opens
+}
+
+// safely runs f, recovering and logging a panic (R22).
+func (c *Client) safely(what string, f func()) {
+	defer func() {
+		if v := recover(); v != nil && c.logger != nil {
+			c.logger.LogAttrs(context.Background(), slog.LevelError, "httpclient: hook panicked",
+				slog.String("hook", what), slog.String("panic", fmt.Sprint(v)))
+		}
+	}()
+	f()
+}
+
+func (c *Client) attemptStart(ctx context.Context, req *http.Request, a Attempt) context.Context {
+	if c.hooks.AttemptStart == nil {
+		return ctx
+	}
+	out := ctx
+	c.safely("AttemptStart", func() {
+		if nc := c.hooks.AttemptStart(ctx, req, a); nc != nil {
+			out = nc
+		}
+	})
+	return out
+}
+
+func (c *Client) attemptDone(ctx context.Context, a Attempt, r AttemptResult) {
+	if c.hooks.AttemptDone != nil {
+		c.safely("AttemptDone", func() { c.hooks.AttemptDone(ctx, a, r) })
+	}
+	if c.logger != nil && c.logger.Enabled(ctx, slog.LevelDebug) {
+		attrs := []slog.Attr{
+			slog.String("method", a.Method), slog.String("origin", a.Origin), slog.String("path", a.Path),
+			slog.Int("attempt", a.N), slog.Duration("duration", r.Duration), slog.String("class", r.Class),
+		}
+		if r.Status != 0 {
+			attrs = append(attrs, slog.Int("status", r.Status))
+		}
+		c.logger.LogAttrs(ctx, slog.LevelDebug, "httpclient: attempt", attrs...)
+	}
+}
+
+func (c *Client) retryEvent(ctx context.Context, e RetryEvent) {
+	if c.hooks.Retry != nil {
+		c.safely("Retry", func() { c.hooks.Retry(ctx, e) })
+	}
+	if c.logger != nil {
+		c.logger.LogAttrs(ctx, slog.LevelInfo, "httpclient: retrying",
+			slog.String("method", e.Attempt.Method), slog.String("origin", e.Attempt.Origin),
+			slog.String("path", e.Attempt.Path), slog.Int("attempt", e.Attempt.N),
+			slog.String("reason", e.Reason), slog.Duration("wait", e.Wait))
+	}
+}
+
+func (c *Client) giveUp(ctx context.Context, e GiveUpEvent) {
+	if c.hooks.GiveUp != nil {
+		c.safely("GiveUp", func() { c.hooks.GiveUp(ctx, e) })
+	}
+	if c.logger != nil {
+		c.logger.LogAttrs(ctx, slog.LevelInfo, "httpclient: giving up early",
+			slog.String("method", e.Attempt.Method), slog.String("origin", e.Attempt.Origin),
+			slog.String("path", e.Attempt.Path), slog.Int("attempt", e.Attempt.N),
+			slog.String("reason", e.Reason))
+	}
+}
+
+func (c *Client) stateChange(origin string, ch breaker.Change) {
+	sc := StateChange{Origin: origin, From: ch.From, To: ch.To, Generation: ch.Generation, At: ch.At, Until: ch.Until}
+	if c.hooks.StateChange != nil {
+		c.safely("StateChange", func() { c.hooks.StateChange(sc) })
+	}
+	if c.logger != nil {
+		c.logger.LogAttrs(context.Background(), slog.LevelWarn, "httpclient: circuit "+ch.To.String(),
+			slog.String("origin", origin), slog.String("from", ch.From.String()),
+			slog.Uint64("generation", ch.Generation))
+	}
+}

@@ -1,0 +1,179 @@
+package httpclient
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Defaults applied by New; DESIGN.md's table of defaults.
+const (
+	DefaultTimeout          = 10 * time.Second
+	DefaultMaxAttempts      = 3
+	DefaultBackoffInitial   = 500 * time.Millisecond
+	DefaultBackoffMax       = 8 * time.Second
+	DefaultJitter           = 0.2
+	DefaultFailureThreshold = 5
+	DefaultRecovery         = 30 * time.Second
+)
+
+// Option configures a Client in New. Build options only with this package's
+// With functions; a nil Option is ignored, and among repeated options the last
+// wins.
+type Option func(*config)
+
+// RetryPolicy says how often and how patiently a call is retried. Zero fields
+// take the defaults noted on each.
+type RetryPolicy struct {
+	// MaxAttempts is the number of attempts per hop, the first included; 1
+	// disables retries. Default 3. Negative is an error.
+	MaxAttempts int
+	// BackoffInitial is the wait before the second attempt; each later wait
+	// doubles, up to BackoffMax. Default 500ms, or BackoffMax if that is set
+	// and smaller. Negative is an error.
+	BackoffInitial time.Duration
+	// BackoffMax caps every wait, and a Retry-After asking for more ends the
+	// call with that response instead (R9). Default 8s, or BackoffInitial if
+	// that is set and larger. Negative, or smaller than a set BackoffInitial,
+	// is an error.
+	BackoffMax time.Duration
+	// Jitter is the fraction by which a computed wait may be shortened at
+	// random, so that many clients do not retry in step (R8). Default 0.2;
+	// negative disables jitter; above 0.5 is an error.
+	Jitter float64
+	// RetryIf, when set, is asked about each outcome the rules would retry; it
+	// can only narrow them (R7): returning false stops retrying. resp is nil
+	// when err is not.
+	RetryIf func(resp *http.Response, err error) bool
+}
+
+// resolve applies the defaults and validates p.
+func (p RetryPolicy) resolve() (RetryPolicy, error) {
+	if p.MaxAttempts < 0 {
+		return p, fmt.Errorf("%w: RetryPolicy.MaxAttempts %d is negative", ErrInvalidConfig, p.MaxAttempts)
+	}
+	if p.BackoffInitial < 0 {
+		return p, fmt.Errorf("%w: RetryPolicy.BackoffInitial %v is negative", ErrInvalidConfig, p.BackoffInitial)
+	}
+	if p.BackoffMax < 0 {
+		return p, fmt.Errorf("%w: RetryPolicy.BackoffMax %v is negative", ErrInvalidConfig, p.BackoffMax)
+	}
+	if p.BackoffInitial > 0 && p.BackoffMax > 0 && p.BackoffMax < p.BackoffInitial {
+		return p, fmt.Errorf("%w: RetryPolicy.BackoffMax %v is below BackoffInitial %v", ErrInvalidConfig, p.BackoffMax, p.BackoffInitial)
+	}
+	if p.Jitter > 0.5 || p.Jitter != p.Jitter {
+		return p, fmt.Errorf("%w: RetryPolicy.Jitter %v is above 0.5", ErrInvalidConfig, p.Jitter)
+	}
+	if p.MaxAttempts == 0 {
+		p.MaxAttempts = DefaultMaxAttempts
+	}
+	switch {
+	case p.BackoffInitial == 0 && p.BackoffMax == 0:
+		p.BackoffInitial, p.BackoffMax = DefaultBackoffInitial, DefaultBackoffMax
+	case p.BackoffInitial == 0:
+		p.BackoffInitial = min(DefaultBackoffInitial, p.BackoffMax)
+	case p.BackoffMax == 0:
+		p.BackoffMax = max(DefaultBackoffMax, p.BackoffInitial)
+	}
+	switch {
+	case p.Jitter == 0:
+		p.Jitter = DefaultJitter
+	case p.Jitter < 0:
+		p.Jitter = 0
+	}
+	return p, nil
+}
+
+type config struct {
+	timeout          time.Duration
+	timeoutSet       bool
+	retry            RetryPolicy
+	failureThreshold int
+	recovery         time.Duration
+	defaultHeaders   http.Header
+	propagateID      bool
+	transport        http.RoundTripper
+	logger           *slog.Logger
+	hooks            Hooks
+	errs             []error
+}
+
+// WithTimeout sets the per-attempt timeout, from the dial to the end of the
+// response body (R14). Default 10s; d <= 0 is an error (a call that must not
+// time out uses the NoTimeout request option).
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("%w: WithTimeout(%v): the timeout must be positive; use the NoTimeout request option for calls that must not time out", ErrInvalidConfig, d))
+			return
+		}
+		c.timeout, c.timeoutSet = d, true
+	}
+}
+
+// WithRetryPolicy sets how calls are retried (R5-R13).
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *config) { c.retry = p }
+}
+
+// WithCircuitBreaker sets the per-origin breaker: it opens after
+// failureThreshold consecutive failures and half-opens after recovery (R16-R21).
+// Default 5 and 30s; failureThreshold 0 disables the breaker; recovery 0 means
+// 30s; negative values are errors.
+func WithCircuitBreaker(failureThreshold int, recovery time.Duration) Option {
+	return func(c *config) {
+		if failureThreshold < 0 {
+			c.errs = append(c.errs, fmt.Errorf("%w: WithCircuitBreaker: failure threshold %d is negative", ErrInvalidConfig, failureThreshold))
+			return
+		}
+		if recovery < 0 {
+			c.errs = append(c.errs, fmt.Errorf("%w: WithCircuitBreaker: recovery %v is negative", ErrInvalidConfig, recovery))
+			return
+		}
+		if recovery == 0 {
+			recovery = DefaultRecovery
+		}
+		c.failureThreshold, c.recovery = failureThreshold, recovery
+	}
+}
+
+// WithDefaultHeaders sets headers added to every request sent to the base
+// origin, and never to another origin (R23). The header is copied, and its
+// names and values are validated by New.
+func WithDefaultHeaders(h http.Header) Option {
+	return func(c *config) { c.defaultHeaders = h.Clone() }
+}
+
+// WithRequestIDPropagation turns on or off sending the request ID found in a
+// call's context in the X-Request-ID header (R25). Default on.
+func WithRequestIDPropagation(on bool) Option {
+	return func(c *config) { c.propagateID = on }
+}
+
+// WithTransport sets the RoundTripper that sends each attempt. Default: a
+// transport from NewTransport, owned by the client and closed by Close; one
+// passed here is never closed by the client (R30). A nil rt is an error.
+func WithTransport(rt http.RoundTripper) Option {
+	return func(c *config) {
+		if rt == nil {
+			c.errs = append(c.errs, fmt.Errorf("%w: WithTransport(nil)", ErrInvalidConfig))
+			return
+		}
+		c.transport = rt
+	}
+}
+
+// WithLogger sets a logger for attempts (Debug), retries (Info) and breaker
+// state changes (Warn). Records carry method, origin, path, status, attempt,
+// duration and error class, never a query or a header value other than the
+// request ID (R28). Default: no logging.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+// WithHooks sets observers of attempts, retries and breaker state changes.
+// Hooks run outside every lock; a panicking hook is recovered and logged (R22).
+func WithHooks(h Hooks) Option {
+	return func(c *config) { c.hooks = h }
+}

@@ -1,0 +1,177 @@
+package httpclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// RequestOption shapes one call. Build them only with this package's
+// functions; a nil RequestOption is ignored, and among repeated options the
+// last wins (Header and Query add, so repeats accumulate).
+type RequestOption func(*callConfig)
+
+// callConfig is what a call's options decide. Only the sending options (see
+// sendOptions) reach the transport, through the request's context.
+type callConfig struct {
+	body        func() (io.Reader, error) // builds the body; nil: no body
+	contentType string
+	header      http.Header
+	query       []string // "k=v" pairs, already escaped
+	send        sendOptions
+}
+
+// sendOptions are the options the transport reads from a request's context.
+type sendOptions struct {
+	timeout    time.Duration
+	timeoutSet bool
+	noTimeout  bool
+	idempotent bool
+	retry      *RetryPolicy // resolved; nil: the client's
+	retryErr   error
+}
+
+func (s *sendOptions) isZero() bool { return *s == sendOptions{} }
+
+type sendOptionsKey struct{}
+
+// WithRequestOptions returns a context that carries opts to the client's
+// transport, for code that only holds the *http.Client of StandardClient (or
+// calls Do). Only the options that shape sending take effect this way:
+// Timeout, NoTimeout, Idempotent, Retry and NoRetry. Body, header and query
+// options are ignored here: set those on the *http.Request.
+func WithRequestOptions(ctx context.Context, opts ...RequestOption) context.Context {
+	var cc callConfig
+	if prev, ok := ctx.Value(sendOptionsKey{}).(*sendOptions); ok {
+		cc.send = *prev
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&cc)
+		}
+	}
+	return context.WithValue(ctx, sendOptionsKey{}, &cc.send)
+}
+
+func sendOptionsFrom(ctx context.Context) *sendOptions {
+	s, _ := ctx.Value(sendOptionsKey{}).(*sendOptions)
+	return s
+}
+
+// JSON sends v encoded as JSON with Content-Type application/json. The value
+// is encoded once, before any attempt; an encoding error ends the call before
+// anything is sent (R3).
+func JSON(v any) RequestOption {
+	return func(c *callConfig) {
+		c.contentType = "application/json"
+		c.body = func() (io.Reader, error) {
+			b, err := json.Marshal(v)
+			if err != nil {
+				return nil, fmt.Errorf("httpclient: encoding JSON body: %w", err)
+			}
+			return bytes.NewReader(b), nil
+		}
+	}
+}
+
+// Form sends values URL-encoded with Content-Type
+// application/x-www-form-urlencoded. The values are copied.
+func Form(values url.Values) RequestOption {
+	encoded := values.Encode()
+	return func(c *callConfig) {
+		c.contentType = "application/x-www-form-urlencoded"
+		c.body = func() (io.Reader, error) { return strings.NewReader(encoded), nil }
+	}
+}
+
+// Body sends r with the given Content-Type ("" sets none). A *bytes.Reader,
+// *bytes.Buffer or *strings.Reader is replayed on retries; any other reader
+// cannot be replayed, so the call makes a single attempt (R13).
+func Body(r io.Reader, contentType string) RequestOption {
+	return func(c *callConfig) {
+		c.contentType = contentType
+		c.body = func() (io.Reader, error) { return r, nil }
+	}
+}
+
+// Header sets a header on the call. Call headers win over the context's
+// request ID and the client's default headers (R23).
+func Header(key, value string) RequestOption {
+	return func(c *callConfig) {
+		if c.header == nil {
+			c.header = make(http.Header)
+		}
+		c.header.Add(key, value)
+	}
+}
+
+// Query appends key=value, both escaped, after the URL's existing query,
+// which is kept as written (R3).
+func Query(key, value string) RequestOption {
+	pair := url.QueryEscape(key) + "=" + url.QueryEscape(value)
+	return func(c *callConfig) { c.query = append(c.query, pair) }
+}
+
+// Timeout sets this call's per-attempt timeout, in place of the client's.
+// d <= 0 makes the call fail before sending; use NoTimeout to lift it.
+func Timeout(d time.Duration) RequestOption {
+	return func(c *callConfig) {
+		c.send.timeout, c.send.timeoutSet, c.send.noTimeout = d, true, false
+	}
+}
+
+// NoTimeout lifts the per-attempt timeout for this call, for streaming
+// responses (R14). The caller's context still bounds the call; a breaker
+// probe is still bounded by the breaker's recovery time (R19).
+func NoTimeout() RequestOption {
+	return func(c *callConfig) {
+		c.send.noTimeout, c.send.timeoutSet, c.send.timeout = true, false, 0
+	}
+}
+
+// Idempotent marks the call as safe to repeat, so that methods such as POST
+// and PATCH are retried like PUT (R7). Prefer an Idempotency-Key header when
+// the upstream supports one.
+func Idempotent() RequestOption {
+	return func(c *callConfig) { c.send.idempotent = true }
+}
+
+// Retry sets this call's retry policy, in place of the client's. Its zero
+// fields take the package defaults, not the client's.
+func Retry(p RetryPolicy) RequestOption {
+	resolved, err := p.resolve()
+	return func(c *callConfig) {
+		if err != nil {
+			c.send.retry, c.send.retryErr = nil, err
+			return
+		}
+		c.send.retry, c.send.retryErr = &resolved, nil
+	}
+}
+
+// NoRetry makes the call a single attempt per hop.
+func NoRetry() RequestOption {
+	return Retry(RetryPolicy{MaxAttempts: 1})
+}
+
+// Path builds a relative URL path from segments, escaping each one, so that
+// user data cannot add segments or a query: Path("users", "a/b?c") is
+// "/users/a%2Fb%3Fc". A segment that is "." or ".." is still rejected by the
+// call (R2).
+func Path(segments ...string) string {
+	var b strings.Builder
+	for _, s := range segments {
+		b.WriteByte('/')
+		b.WriteString(url.PathEscape(s))
+	}
+	if b.Len() == 0 {
+		return "/"
+	}
+	return b.String()
+}

@@ -1,0 +1,162 @@
+package httpclient
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// baseURL is the parsed base URL, split so that joining a relative call URL
+// is a concatenation (R1).
+type baseURL struct {
+	prefix string // scheme://host/path with no trailing slash
+	query  string // the base's raw query, "" if none
+	origin string // normalised origin (R16)
+	scheme string // as written, for the breaker registry's key
+	host   string // as written
+}
+
+func parseBaseURL(raw string) (*baseURL, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: base URL: %v", ErrInvalidConfig, err)
+	}
+	scheme := strings.ToLower(u.Scheme)
+	switch {
+	case scheme != "http" && scheme != "https":
+		return nil, fmt.Errorf("%w: base URL %q: scheme must be http or https", ErrInvalidConfig, raw)
+	case u.Host == "" || u.Hostname() == "":
+		return nil, fmt.Errorf("%w: base URL %q has no host", ErrInvalidConfig, raw)
+	case u.User != nil:
+		return nil, fmt.Errorf("%w: base URL must not carry userinfo", ErrInvalidConfig)
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return nil, fmt.Errorf("%w: base URL %q must not carry a fragment", ErrInvalidConfig, raw)
+	case u.Opaque != "":
+		return nil, fmt.Errorf("%w: base URL %q is not hierarchical", ErrInvalidConfig, raw)
+	}
+	if _, err := portOf(u.Scheme, u.Host); err != nil {
+		return nil, fmt.Errorf("%w: base URL %q: %v", ErrInvalidConfig, raw, err)
+	}
+	b := &baseURL{
+		prefix: scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"),
+		query:  u.RawQuery,
+		origin: normalizeOrigin(u.Scheme, u.Host),
+		scheme: u.Scheme,
+		host:   u.Host,
+	}
+	return b, nil
+}
+
+// isAbsolute reports whether a call URL is used as given (R1): it begins with
+// http:// or https://, in any case.
+func isAbsolute(s string) bool {
+	return hasPrefixFold(s, "http://") || hasPrefixFold(s, "https://")
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// join appends a relative call URL to the base (R1, R2). The base path is a
+// prefix that no relative URL can leave.
+func (b *baseURL) join(ref string) (string, error) {
+	if strings.HasPrefix(ref, "//") {
+		return "", fmt.Errorf("%w: relative URL %q begins with //", ErrInvalidRequest, ref)
+	}
+	if strings.IndexByte(ref, '#') >= 0 {
+		return "", fmt.Errorf("%w: relative URL %q carries a fragment", ErrInvalidRequest, ref)
+	}
+	path, query, hasQuery := strings.Cut(ref, "?")
+	if err := checkSegments(path); err != nil {
+		return "", fmt.Errorf("%w: relative URL %q: %v", ErrInvalidRequest, ref, err)
+	}
+	path = strings.TrimPrefix(path, "/")
+	var sb strings.Builder
+	sb.Grow(len(b.prefix) + 1 + len(path) + 2 + len(b.query) + len(query))
+	sb.WriteString(b.prefix)
+	sb.WriteByte('/')
+	sb.WriteString(path)
+	switch {
+	case b.query != "" && hasQuery && query != "":
+		sb.WriteByte('?')
+		sb.WriteString(b.query)
+		sb.WriteByte('&')
+		sb.WriteString(query)
+	case b.query != "":
+		sb.WriteByte('?')
+		sb.WriteString(b.query)
+	case hasQuery:
+		sb.WriteByte('?')
+		sb.WriteString(query)
+	}
+	return sb.String(), nil
+}
+
+// checkSegments rejects a path with a segment that is "." or ".." once
+// percent-decoded (R2). A segment whose decoding holds a slash or backslash is
+// checked part by part too, since some servers decode %2F before routing.
+func checkSegments(path string) error {
+	for seg := range strings.SplitSeq(path, "/") {
+		if seg == "" {
+			continue
+		}
+		dec := seg
+		if strings.IndexByte(seg, '%') >= 0 {
+			var err error
+			if dec, err = url.PathUnescape(seg); err != nil {
+				return fmt.Errorf("bad escape in segment %q", seg)
+			}
+		}
+		for part := range strings.FieldsFuncSeq(dec, func(r rune) bool { return r == '/' || r == '\\' }) {
+			if part == "." || part == ".." {
+				return fmt.Errorf("dot segment %q", seg)
+			}
+		}
+		if dec == "." || dec == ".." {
+			return fmt.Errorf("dot segment %q", seg)
+		}
+	}
+	return nil
+}
+
+// normalizeOrigin returns scheme://host:port with the scheme and host in lower
+// case and the default port filled in (R16).
+func normalizeOrigin(scheme, hostport string) string {
+	scheme = strings.ToLower(scheme)
+	port, _ := portOf(scheme, hostport)
+	host := strings.ToLower(hostnameOf(hostport))
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+func hostnameOf(hostport string) string {
+	u := url.URL{Host: hostport}
+	return u.Hostname()
+}
+
+func portOf(scheme, hostport string) (string, error) {
+	u := url.URL{Host: hostport}
+	if p := u.Port(); p != "" {
+		for i := 0; i < len(p); i++ {
+			if p[i] < '0' || p[i] > '9' {
+				return "", fmt.Errorf("bad port %q", p)
+			}
+		}
+		return p, nil
+	}
+	if strings.EqualFold(scheme, "https") {
+		return "443", nil
+	}
+	return "80", nil
+}
+
+// redactURL returns scheme://host/path: no userinfo, no query (R28).
+func redactURL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
+}

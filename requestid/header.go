@@ -1,0 +1,90 @@
+package requestid
+
+import (
+	"fmt"
+	"net/textproto"
+	"sync/atomic"
+)
+
+// Header is the default name of the request-ID header, read from inbound
+// requests and sent on outbound ones.
+const Header = "X-Request-ID"
+
+// headerSetting is the shared header name, with its canonical form kept
+// beside it so that the middleware indexes http.Header maps without
+// re-canonicalising the name on every request.
+type headerSetting struct {
+	name string // what HeaderName returns
+	key  string // textproto.CanonicalMIMEHeaderKey(name)
+}
+
+var (
+	defaultHeader = headerSetting{name: Header, key: textproto.CanonicalMIMEHeaderKey(Header)}
+	// header is nil until SetHeaderName is first called: nil means defaultHeader.
+	header atomic.Pointer[headerSetting]
+)
+
+func currentHeader() *headerSetting {
+	if h := header.Load(); h != nil {
+		return h
+	}
+	return &defaultHeader
+}
+
+// HeaderName returns the name of the request-ID header, [Header] unless
+// [SetHeaderName] changed it. It is the one setting that both the inbound
+// [Middleware] and the outbound httpclient read, so the two sides never
+// disagree. It costs one atomic load.
+func HeaderName() string {
+	return currentHeader().name
+}
+
+// SetHeaderName changes the request-ID header name for the middleware and the
+// outbound client alike, for services whose fleet uses another name (such as
+// X-Correlation-ID). It stores the canonical form
+// ([net/textproto.CanonicalMIMEHeaderKey]); any spelling of [Header] restores
+// the default, after which HeaderName returns Header exactly.
+//
+// It returns an error, and changes nothing, when name is not a valid HTTP
+// field name (an RFC 9110 token). Call it once at start-up, before serving:
+// requests already in flight may still use the old name.
+func SetHeaderName(name string) error {
+	if !isToken(name) {
+		return fmt.Errorf("requestid: invalid header name %q: want an RFC 9110 token", name)
+	}
+	key := textproto.CanonicalMIMEHeaderKey(name)
+	if key == defaultHeader.key {
+		header.Store(&defaultHeader)
+		return nil
+	}
+	header.Store(&headerSetting{name: key, key: key})
+	return nil
+}
+
+// tchar reports which bytes RFC 9110 allows in a token:
+// "!#$%&'*+-.^_`|~", digits and letters.
+var tchar = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+		t[c-'a'+'A'] = true
+	}
+	for _, c := range []byte("!#$%&'*+-.^_`|~") {
+		t[c] = true
+	}
+	return t
+}()
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !tchar[s[i]] {
+			return false
+		}
+	}
+	return true
+}
