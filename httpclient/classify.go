@@ -66,6 +66,9 @@ func isCertError(err error) bool {
 // retryableError is R6 for transport failures: known transient failures only.
 // The caller's own context having ended is handled before this is asked.
 func retryableError(err error) bool {
+	if errors.Is(err, ErrNotSent) {
+		return true
+	}
 	if isCertError(err) {
 		return false
 	}
@@ -88,12 +91,26 @@ func retryableError(err error) bool {
 	return isHTTP2Reset(err)
 }
 
-// isHTTP2Reset recognises an HTTP/2 stream or connection reset. net/http's
-// bundled HTTP/2 error types are unexported, so their text is all there is.
+// h2StreamError has the fields of net/http's bundled HTTP/2 stream error,
+// whose type is unexported; that error's As method fills any struct with
+// these fields.
+type h2StreamError struct {
+	StreamID uint32
+	Code     uint32
+	Cause    error
+}
+
+func (e h2StreamError) Error() string { return "http2 stream error" }
+
+// isHTTP2Reset recognises an HTTP/2 stream reset, and the connection-level
+// failures net/http reports only as text.
 func isHTTP2Reset(err error) bool {
+	var se h2StreamError
+	if errors.As(err, &se) {
+		return true
+	}
 	s := err.Error()
-	return strings.Contains(s, "stream error: stream ID") ||
-		strings.Contains(s, "http2: server sent GOAWAY") ||
+	return strings.Contains(s, "http2: server sent GOAWAY") ||
 		strings.Contains(s, "http2: client connection lost") ||
 		strings.Contains(s, "http2: client connection force closed")
 }

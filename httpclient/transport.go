@@ -287,7 +287,7 @@ func (t *transport) hopHeader(req *http.Request, st *originState) http.Header {
 	idName := ""
 	if c.propagateID {
 		if v, ok := requestid.FromContext(req.Context()); ok {
-			idName = requestid.HeaderName()
+			idName = requestid.HeaderKey()
 			if _, set := req.Header[idName]; set {
 				idName = ""
 			} else {

@@ -191,8 +191,7 @@ func newServer(sc Script, opts []Option) *Server {
 		Handler:   handler{s},
 		Protocols: &p,
 		ConnState: s.connState,
-		// Aborted handlers and failed handshakes are the point here.
-		ErrorLog: log.New(io.Discard, "", 0),
+		ErrorLog:  log.New(panicsOnly{}, "", 0),
 	}
 	return s
 }
@@ -377,6 +376,19 @@ func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
 	case <-s.done:
 		return false
 	}
+}
+
+// panicsOnly is the http.Server's error log. The faults make net/http
+// report aborted handlers and untrusting TLS clients on purpose, so those
+// are dropped; a panic in a Script or a WithLog function is not a fault and
+// goes to standard error with its stack.
+type panicsOnly struct{}
+
+func (panicsOnly) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("panic serving")) {
+		os.Stderr.Write(append([]byte("httpclienttest: "), p...))
+	}
+	return len(p), nil
 }
 
 type handler struct{ s *Server }

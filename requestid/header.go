@@ -39,6 +39,14 @@ func HeaderName() string {
 	return currentHeader().name
 }
 
+// HeaderKey returns HeaderName in canonical form
+// (net/textproto.CanonicalMIMEHeaderKey), the key under which an http.Header
+// map holds it, so that code indexing the map directly finds a value set
+// with Header.Set. It costs one atomic load.
+func HeaderKey() string {
+	return currentHeader().key
+}
+
 // SetHeaderName changes the request-ID header name for the middleware and the
 // outbound client alike, for services whose fleet uses another name (such as
 // X-Correlation-ID). It stores the canonical form

@@ -221,3 +221,17 @@ func BenchmarkHeaderName(b *testing.B) {
 		_ = requestid.HeaderName()
 	}
 }
+
+// R25: HeaderKey is the canonical form the outbound client indexes headers by.
+func TestHeaderKey_R25(t *testing.T) {
+	if requestid.HeaderKey() != "X-Request-Id" || requestid.HeaderName() != requestid.Header {
+		t.Fatalf("default key %q name %q", requestid.HeaderKey(), requestid.HeaderName())
+	}
+	t.Cleanup(func() { _ = requestid.SetHeaderName(requestid.Header) })
+	if err := requestid.SetHeaderName("x-correlation-id"); err != nil {
+		t.Fatal(err)
+	}
+	if requestid.HeaderKey() != "X-Correlation-Id" {
+		t.Errorf("key %q", requestid.HeaderKey())
+	}
+}
