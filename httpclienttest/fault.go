@@ -89,6 +89,7 @@ type StreamError struct {
 // when a handler aborts a stream.
 const ErrCodeInternal = 0x2
 
+// Error returns "stream error: stream ID N; code C", with the cause if any.
 func (e StreamError) Error() string {
 	s := "stream error: stream ID " + strconv.FormatUint(uint64(e.StreamID), 10) +
 		"; code " + strconv.FormatUint(uint64(e.Code), 10)

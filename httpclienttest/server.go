@@ -115,35 +115,34 @@ type scriptBox struct{ Script }
 // panics if it cannot listen. A nil script answers 200 OK.
 func NewServer(s Script, opts ...Option) *Server {
 	srv := newServer(s, opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic("httpclienttest: cannot listen: " + err.Error())
-	}
-	srv.tcpAddr = ln.Addr().String()
-	tl := &trackingListener{Listener: ln, s: srv}
-	srv.serving.Add(1)
+	scheme := "http://"
 	if srv.cfg.tls {
 		cert, leaf, err := selfSignedCert()
 		if err != nil {
-			ln.Close()
 			panic("httpclienttest: cannot make a certificate: " + err.Error())
 		}
 		srv.cert = leaf
 		srv.certs = x509.NewCertPool()
 		srv.certs.AddCert(leaf)
 		srv.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-		srv.URL = "https://" + srv.tcpAddr
-		go func() {
-			defer srv.serving.Done()
-			srv.srv.ServeTLS(tl, "", "")
-		}()
-	} else {
-		srv.URL = "http://" + srv.tcpAddr
-		go func() {
-			defer srv.serving.Done()
-			srv.srv.Serve(tl)
-		}()
+		scheme = "https://"
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic("httpclienttest: cannot listen: " + err.Error())
+	}
+	srv.tcpAddr = ln.Addr().String()
+	srv.URL = scheme + srv.tcpAddr
+	tl := &trackingListener{Listener: ln, s: srv}
+	srv.serving.Add(1)
+	go func() {
+		defer srv.serving.Done()
+		if srv.cfg.tls {
+			srv.srv.ServeTLS(tl, "", "")
+		} else {
+			srv.srv.Serve(tl)
+		}
+	}()
 	return srv
 }
 
