@@ -246,6 +246,9 @@ func (b *Breaker) AllowBounded(bound time.Duration) (Ticket, error) {
 }
 
 func (b *Breaker) allowSlow(p *period, bound time.Duration) (Ticket, error) {
+	if p.state == Open && b.before(p.until) {
+		return Ticket{}, p.err // the fail-fast path reads no wall clock
+	}
 	now := b.cfg.now()
 	if bound <= 0 {
 		bound = b.cfg.probeTimeout

@@ -56,6 +56,7 @@ type config struct {
 	recovery     time.Duration
 	probeTimeout time.Duration
 	now          func() time.Time
+	realClock    bool // now is time.Now: "is it before t" reads only the monotonic clock
 	onChange     func(Change)
 	onPanic      func(any)
 }
@@ -88,7 +89,7 @@ func (s Settings) config() (config, error) {
 		c.probeTimeout = c.recovery
 	}
 	if c.now == nil {
-		c.now = time.Now
+		c.now, c.realClock = time.Now, true
 	}
 	return c, nil
 }

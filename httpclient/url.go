@@ -100,6 +100,9 @@ func (b *baseURL) join(ref string) (string, error) {
 // percent-decoded (R2). A segment whose decoding holds a slash or backslash is
 // checked part by part too, since some servers decode %2F before routing.
 func checkSegments(path string) error {
+	if strings.IndexByte(path, '.') < 0 && strings.IndexByte(path, '%') < 0 {
+		return nil // no segment can decode to a dot
+	}
 	for seg := range strings.SplitSeq(path, "/") {
 		if seg == "" {
 			continue

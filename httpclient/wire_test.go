@@ -21,8 +21,6 @@ import (
 	"github.com/tempestsdk/tempest/requestid"
 )
 
-type hc = httpclienttest.Response
-
 // R1, R3: a relative path joins the base; Query and JSON shape the request.
 func TestVerbs_R1_R3_Shape(t *testing.T) {
 	eachProto(t, func(t *testing.T, opts []httpclienttest.Option) {

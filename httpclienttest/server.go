@@ -198,8 +198,10 @@ func newServer(sc Script, opts []Option) *Server {
 // Transport returns a new transport that reaches this server: it dials
 // with [Server.DialContext] (so every host name reaches the server), trusts
 // the certificate with WithTLS, and speaks only HTTP/2 with WithHTTP2 (only
-// HTTP/1.1 otherwise). Each call returns a new transport with its own
-// connection pool; the caller may close its idle connections.
+// HTTP/1.1 otherwise). With WithHTTP2 its MaxConnsPerHost is 1, so that
+// sequential and concurrent requests share one connection and Conns stays
+// at 1. Each call returns a new transport with its own connection pool;
+// the caller may change its settings and close its idle connections.
 func (s *Server) Transport() *http.Transport {
 	var p http.Protocols
 	switch {
@@ -211,6 +213,15 @@ func (s *Server) Transport() *http.Transport {
 		p.SetUnencryptedHTTP2(true)
 	}
 	tr := &http.Transport{DialContext: s.DialContext, Protocols: &p}
+	if s.cfg.http2 {
+		// One connection, shared by every stream. Without a limit, a
+		// request that starts just after the first h2c connection
+		// delivered its first response can dial a second connection:
+		// net/http pools a new h2c connection only after handing it to
+		// its first request. Concurrent first requests would also each
+		// dial one.
+		tr.MaxConnsPerHost = 1
+	}
 	if s.certs != nil {
 		tr.TLSClientConfig = &tls.Config{RootCAs: s.certs}
 	}
