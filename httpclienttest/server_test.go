@@ -453,6 +453,9 @@ func TestConcurrentHitsAreCountedOnce(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		if e.h2 && s.Conns() != 1 {
+			t.Errorf("HTTP/2: Conns() = %d, want 1 connection for all streams", s.Conns())
+		}
 		reqs := s.Requests()
 		if s.Hits() != n || len(reqs) != n {
 			t.Fatalf("Hits() = %d, %d requests; want %d", s.Hits(), len(reqs), n)
