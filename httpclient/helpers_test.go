@@ -30,27 +30,25 @@ func eachProto(t *testing.T, f func(t *testing.T, opts []httpclienttest.Option))
 // fastRetry is a scaled policy for loopback tests: millisecond waits.
 var fastRetry = RetryPolicy{MaxAttempts: 3, BackoffInitial: time.Millisecond, BackoffMax: 5 * time.Millisecond}
 
-// upstream starts a loopback server and a client whose base URL is its URL.
+// upstream starts a loopback server and a client whose base URL is its URL,
+// with a scaled policy (millisecond waits).
 func upstream(t *testing.T, script httpclienttest.Script, sopts []httpclienttest.Option, copts ...Option) (*httpclienttest.Server, *Client) {
 	t.Helper()
 	srv := httpclienttest.NewServer(script, sopts...)
-	tr := srv.Transport()
-	c, err := New(srv.URL, append([]Option{WithTransport(tr), WithRetryPolicy(fastRetry)}, copts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c.Close()
-		tr.CloseIdleConnections()
-		srv.Close()
-	})
-	return srv, c
+	return srv, clientFor(t, srv, append([]Option{WithRetryPolicy(fastRetry)}, copts...)...)
 }
 
-// memUpstream is upstream in memory, for use inside a synctest bubble.
+// memUpstream is upstream in memory, for use inside a synctest bubble, with
+// the default policy unless copts set one.
 func memUpstream(t *testing.T, script httpclienttest.Script, copts ...Option) (*httpclienttest.Server, *Client) {
 	t.Helper()
 	srv := httpclienttest.NewMemoryServer(script)
+	return srv, clientFor(t, srv, copts...)
+}
+
+// clientFor builds a client over srv's transport and cleans both up.
+func clientFor(t *testing.T, srv *httpclienttest.Server, copts ...Option) *Client {
+	t.Helper()
 	tr := srv.Transport()
 	c, err := New(srv.URL, append([]Option{WithTransport(tr)}, copts...)...)
 	if err != nil {
@@ -61,7 +59,7 @@ func memUpstream(t *testing.T, script httpclienttest.Script, copts ...Option) (*
 		tr.CloseIdleConnections()
 		srv.Close()
 	})
-	return srv, c
+	return c
 }
 
 func readAll(t *testing.T, resp *http.Response) string {
