@@ -132,7 +132,8 @@ func provesNotSent(err error, trustDial bool) bool {
 // ErrorClass names the kind of a call's failure for logs and metrics (R28):
 // "attempt_timeout", "timeout", "canceled", "circuit_open", "closed",
 // "certificate", "dns", "refused", "reset", "eof", "invalid_request",
-// "http2_reset", "network", or "other"; "" for a nil error.
+// "http2_reset", "network", "status" (a *StatusError), or "other"; "" for a
+// nil error.
 func ErrorClass(err error) string {
 	var dns *net.DNSError
 	var op *net.OpError
@@ -150,6 +151,8 @@ func ErrorClass(err error) string {
 		return "closed"
 	case errors.Is(err, ErrInvalidRequest):
 		return "invalid_request"
+	case errors.As(err, new(*StatusError)):
+		return "status"
 	case isCertError(err):
 		return "certificate"
 	case errors.As(err, &dns):

@@ -14,7 +14,14 @@ import (
 // the client's locks, on the caller's goroutine (StateChange on the goroutine
 // whose outcome moved the breaker); a panicking hook is recovered and logged
 // and never breaks a call (R22). Payloads carry no query and no header value
-// (R28).
+// (R28); a hook that needs the request ID reads it from ctx with
+// requestid.FromContext.
+//
+// An attempt is one RoundTrip of the underlying transport. net/http's
+// *http.Transport may itself resend an idempotent request once when a reused
+// keep-alive connection fails before any response byte; the upstream then
+// sees two hits for one attempt, and the hooks and the breaker see only the
+// second.
 type Hooks struct {
 	// AttemptStart runs before each attempt is sent. req is the attempt's own
 	// copy: a tracing integration may set headers on it. The context returned
@@ -69,7 +76,7 @@ type RetryEvent struct {
 
 // GiveUpEvent says why a hop stopped retrying early.
 type GiveUpEvent struct {
-	Attempt Attempt
+	Attempt Attempt // the last attempt made
 	Reason  string // "retry-after-over-cap", "body-too-large", "deadline", "circuit-open", "closed", "canceled"
 }
 
@@ -77,6 +84,7 @@ type GiveUpEvent struct {
 type StateChange struct {
 	Origin     string
 	From, To   breaker.State
+	Cause      breaker.Cause // what moved it: failures, recovery, a probe's outcome or timeout
 	Generation uint64
 	At         time.Time
 	Until      time.Time // when To is Open: when it half-opens
@@ -147,7 +155,7 @@ func (c *Client) giveUp(ctx context.Context, e GiveUpEvent) {
 }
 
 func (c *Client) stateChange(origin string, ch breaker.Change) {
-	sc := StateChange{Origin: origin, From: ch.From, To: ch.To, Generation: ch.Generation, At: ch.At, Until: ch.Until}
+	sc := StateChange{Origin: origin, From: ch.From, To: ch.To, Cause: ch.Cause, Generation: ch.Generation, At: ch.At, Until: ch.Until}
 	if c.hooks.StateChange != nil {
 		c.safely("StateChange", func() { c.hooks.StateChange(sc) })
 	}

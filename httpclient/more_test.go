@@ -253,6 +253,9 @@ func TestDecode_R33(t *testing.T) {
 	if !errors.As(err, &se) || se.StatusCode != 500 || len(se.Body) > 1024 || len(se.Body) < 1022 {
 		t.Fatalf("StatusError %v", err)
 	}
+	if ErrorClass(err) != "status" {
+		t.Errorf("ErrorClass(*StatusError) = %q", ErrorClass(err))
+	}
 	if se.URL != "https://x.test/a" || strings.Contains(se.Error(), "secret") {
 		t.Errorf("R28: StatusError URL %q", se.URL)
 	}

@@ -452,7 +452,7 @@ func TestTime_R21_OpenBetweenAttemptsReturnsLastOutcome(t *testing.T) {
 		if resp.StatusCode != 502 || readAll(t, resp) != "two" || srv.Hits() != 2 {
 			t.Errorf("status %d hits %d", resp.StatusCode, srv.Hits())
 		}
-		if len(rec.giveUps) != 1 || rec.giveUps[0].Reason != "circuit-open" {
+		if len(rec.giveUps) != 1 || rec.giveUps[0].Reason != "circuit-open" || rec.giveUps[0].Attempt.N != 2 {
 			t.Errorf("give-ups %+v", rec.giveUps)
 		}
 	})

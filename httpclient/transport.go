@@ -88,7 +88,6 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var lastResp *http.Response
 	var lastErr error
 	for n := 1; ; n++ {
-		a.N = n
 		var ticket breaker.Ticket
 		if st.br != nil {
 			tk, err := st.br.AllowBounded(bound)
@@ -107,6 +106,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			ticket = tk
 			a.Breaker, a.Generation, a.Probe = tk.State(), tk.Generation(), tk.Probe()
 		}
+		a.N = n // only now: a GiveUp for an open circuit reports the last attempt made
 
 		actx, cancel := ctx, context.CancelFunc(nil)
 		if !noTimeout {
