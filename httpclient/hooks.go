@@ -77,7 +77,7 @@ type RetryEvent struct {
 // GiveUpEvent says why a hop stopped retrying early.
 type GiveUpEvent struct {
 	Attempt Attempt // the last attempt made
-	Reason  string // "retry-after-over-cap", "body-too-large", "deadline", "circuit-open", "closed", "canceled"
+	Reason  string  // "retry-after-over-cap", "body-too-large", "deadline", "circuit-open", "closed", "canceled"
 }
 
 // StateChange is a breaker's change of state for one origin.
