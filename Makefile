@@ -39,5 +39,7 @@ fuzz:
 	$(GO) test ./httpclient -run '^$$' -fuzz FuzzJoinURL -fuzztime 20s
 	$(GO) test ./requestid -run '^$$' -fuzz FuzzValid -fuzztime 20s
 
+# Benchmarks beside raw net/http in the same run; medians of 6 and ratios.
 bench:
-	$(GO) test ./httpclient -run '^$$' -bench . -benchmem -count 6
+	$(GO) test ./httpclient -run '^$$' -bench . -benchmem -count 6 | tee bench.out
+	awk -f scripts/benchratio.awk bench.out

@@ -58,6 +58,20 @@ func BenchmarkGet(b *testing.B) {
 			}
 		}
 	})
+	// For reference: net/http without a timeout, the floor for any layer.
+	b.Run("raw-no-timeout", func(b *testing.B) {
+		hc := &http.Client{Transport: memTransport{200}}
+		b.ReportAllocs()
+		for b.Loop() {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, benchBase+"/users/42", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := drain(hc.Do(req)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("tempest", func(b *testing.B) {
 		c, err := New(benchBase, WithTransport(memTransport{200}))
 		if err != nil {

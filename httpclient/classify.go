@@ -135,12 +135,17 @@ func provesNotSent(err error, trustDial bool) bool {
 // "http2_reset", "network", "status" (a *StatusError), or "other"; "" for a
 // nil error.
 func ErrorClass(err error) string {
+	if err == nil {
+		return "" // before the targets below, which escape to the heap
+	}
+	return errorClass(err)
+}
+
+func errorClass(err error) string {
 	var dns *net.DNSError
 	var op *net.OpError
 	var ne net.Error
 	switch {
-	case err == nil:
-		return ""
 	case errors.Is(err, ErrAttemptTimeout):
 		return "attempt_timeout"
 	case errors.Is(err, context.Canceled):

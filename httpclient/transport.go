@@ -185,22 +185,20 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if st.br != nil {
 			ticket.Done(outcome)
 		}
-		res := AttemptResult{Err: err, Duration: dur, Class: ErrorClass(err), Outcome: outcome}
+		res := AttemptResult{Err: err, Duration: dur, Class: "status", Outcome: outcome}
 		if resp != nil {
 			res.Status = resp.StatusCode
-			res.Class = "status"
+		} else {
+			res.Class = ErrorClass(err)
 		}
 		c.attemptDone(actx, a, res)
 
 		// Is this outcome retried (R6, R7)?
 		var retry bool
-		var reason string
 		if err != nil {
 			retry = retryableError(err) && (idempotent || provesNotSent(err, t.trustDial))
-			reason = res.Class
 		} else {
 			retry = retryableStatus(resp.StatusCode) && idempotent
-			reason = strconv.Itoa(resp.StatusCode)
 		}
 		if retry && policy.RetryIf != nil {
 			retry = policy.RetryIf(resp, err)
@@ -211,6 +209,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 
+		reason := res.Class
+		if resp != nil {
+			reason = strconv.Itoa(resp.StatusCode)
+		}
 		wait := jittered(backoff(policy.BackoffInitial, policy.BackoffMax, n), policy.Jitter)
 		fromRetryAfter := false
 		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
