@@ -32,6 +32,10 @@ type Client struct {
 	propagateID    bool
 	logger         *slog.Logger
 	hooks          Hooks
+	budget         RetryBudget
+	hedge          HedgePolicy
+	attemptHeader  string
+	totalTimeout   time.Duration
 
 	rt           *transport
 	hc           *http.Client
@@ -68,6 +72,10 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	budget, err := cfg.budget.resolve()
+	if err != nil {
+		errs = append(errs, err)
+	}
 	for k, vs := range cfg.defaultHeaders {
 		if err := validHeader(k, vs); err != nil {
 			errs = append(errs, fmt.Errorf("%w: default header: %v", ErrInvalidConfig, err))
@@ -87,6 +95,10 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		propagateID:    cfg.propagateID,
 		logger:         cfg.logger,
 		hooks:          cfg.hooks,
+		budget:         budget,
+		hedge:          cfg.hedge,
+		attemptHeader:  cfg.attemptHeader,
+		totalTimeout:   cfg.totalTimeout,
 		closeCh:        make(chan struct{}),
 	}
 	c.reg.c = c
@@ -203,7 +215,7 @@ func (c *Client) Request(ctx context.Context, method, rawURL string, opts ...Req
 	if cc.contentType != "" && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", cc.contentType)
 	}
-	return c.hc.Do(req)
+	return c.Do(req)
 }
 
 // resolve turns a call URL into the target URL and its origin's state (nil
@@ -237,6 +249,12 @@ func (s *sendOptions) merge(o *sendOptions) {
 	}
 	if o.retry != nil || o.retryErr != nil {
 		s.retry, s.retryErr = o.retry, o.retryErr
+	}
+	if o.noHedge {
+		s.noHedge = true
+	}
+	if o.total != 0 || o.totalErr != nil {
+		s.total, s.totalErr = o.total, o.totalErr
 	}
 }
 
@@ -285,7 +303,56 @@ func urlErrorOp(method string) string {
 // redirect handling. A request body is replayed on retries through GetBody;
 // without GetBody the request gets a single attempt (R13).
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
-	return c.hc.Do(req)
+	total := c.totalTimeout
+	if so := sendOptionsFrom(req.Context()); so != nil && so.total > 0 {
+		total = so.total
+	}
+	if total <= 0 {
+		return c.hc.Do(req)
+	}
+	return c.doTotal(req, total)
+}
+
+// doTotal is Do under a total deadline (R47): one context for every hop,
+// attempt and wait, alive until the body is read or closed.
+func (c *Client) doTotal(req *http.Request, total time.Duration) (*http.Response, error) {
+	parent := req.Context()
+	ctx, cancel := context.WithTimeoutCause(parent, total, ErrTotalTimeout)
+	resp, err := c.hc.Do(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		if parent.Err() == nil && context.Cause(ctx) == ErrTotalTimeout {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				ue.Err = &totalTimeoutError{err: ue.Err}
+			}
+		}
+		return nil, err
+	}
+	resp.Body = &totalBody{rc: resp.Body, cancel: cancel, ctx: ctx, parent: parent}
+	return resp, nil
+}
+
+// totalBody ends a call's total deadline context with its body, and reports
+// reads it cut as total timeouts.
+type totalBody struct {
+	rc          io.ReadCloser
+	cancel      context.CancelFunc
+	ctx, parent context.Context
+}
+
+func (b *totalBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil && err != io.EOF && b.parent.Err() == nil && context.Cause(b.ctx) == ErrTotalTimeout {
+		err = &totalTimeoutError{err: err}
+	}
+	return n, err
+}
+
+func (b *totalBody) Close() error {
+	err := b.rc.Close()
+	b.cancel()
+	return err
 }
 
 // StandardClient returns a new *http.Client (no Timeout, no cookie jar) whose

@@ -24,6 +24,11 @@ var ErrNotSent = errors.New("httpclient: request not sent")
 // per-attempt timeout; the caller's own deadline never matches it (R15).
 var ErrAttemptTimeout = errors.New("httpclient: attempt timeout")
 
+// ErrTotalTimeout is matched by errors.Is when a call ran out of its total
+// deadline (WithTotalTimeout, TotalTimeout), as opposed to one attempt's
+// timeout or the caller's own deadline (R47).
+var ErrTotalTimeout = errors.New("httpclient: total timeout")
+
 // ErrInvalidRequest is wrapped by errors about a request the caller built
 // wrongly: bad method, header, scheme, host or URL (R2, R4). Such calls never
 // reach the network.
@@ -99,4 +104,16 @@ func cutUTF8(b []byte, n int) []byte {
 		b = b[:n]
 	}
 	return []byte(strings.ToValidUTF8(string(b), ""))
+}
+
+// totalTimeoutError is a call that ran out of its total deadline. Like an
+// attempt timeout it answers context.DeadlineExceeded and Timeout (R47).
+type totalTimeoutError struct{ err error }
+
+func (e *totalTimeoutError) Error() string   { return "httpclient: total timeout: " + e.err.Error() }
+func (e *totalTimeoutError) Unwrap() error   { return e.err }
+func (e *totalTimeoutError) Timeout() bool   { return true }
+func (e *totalTimeoutError) Temporary() bool { return true }
+func (e *totalTimeoutError) Is(target error) bool {
+	return target == ErrTotalTimeout || target == context.DeadlineExceeded
 }

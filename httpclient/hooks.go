@@ -48,6 +48,7 @@ type Attempt struct {
 	Path   string // escaped path, no query (R28)
 	N      int    // 1 for the first attempt of a hop
 	Max    int    // the hop's MaxAttempts
+	Hedge  int    // 0 for the attempt itself, k for its k-th hedge (R48)
 	// Breaker is the breaker's state decided at admission (Closed, or
 	// HalfOpen for a probe), and Generation its generation then (R21); both
 	// zero when the breaker is disabled.

@@ -96,6 +96,10 @@ type config struct {
 	transport        http.RoundTripper
 	logger           *slog.Logger
 	hooks            Hooks
+	budget           RetryBudget
+	hedge            HedgePolicy
+	attemptHeader    string
+	totalTimeout     time.Duration
 	errs             []error
 }
 
@@ -176,4 +180,31 @@ func WithLogger(l *slog.Logger) Option {
 // Hooks run outside every lock; a panicking hook is recovered and logged (R22).
 func WithHooks(h Hooks) Option {
 	return func(c *config) { c.hooks = h }
+}
+
+// WithTotalTimeout bounds a whole call: every attempt, hedge and wait, and
+// the reading of the body (R47). Each attempt gets the lesser of its own
+// timeout and what is left. Default: none, so that NoTimeout can stream; d <=
+// 0 is an error. The per-call form is the TotalTimeout request option.
+func WithTotalTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("%w: WithTotalTimeout(%v): must be positive", ErrInvalidConfig, d))
+			return
+		}
+		c.totalTimeout = d
+	}
+}
+
+// WithAttemptHeader sends, on every attempt and hedge, a header that tells
+// the upstream which attempt this is: "attempt=2; max=3", with "; hedge=1"
+// on a hedge (R49). Off by default; name must be a valid header name.
+func WithAttemptHeader(name string) Option {
+	return func(c *config) {
+		if !isToken(name) {
+			c.errs = append(c.errs, fmt.Errorf("%w: WithAttemptHeader(%q): not a valid header name", ErrInvalidConfig, name))
+			return
+		}
+		c.attemptHeader = http.CanonicalHeaderKey(name)
+	}
 }

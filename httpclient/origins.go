@@ -13,6 +13,7 @@ import (
 type originState struct {
 	origin string           // normalised scheme://host:port
 	br     *breaker.Breaker // nil when the breaker is disabled
+	budget *budget          // nil when the retry budget is disabled
 	open   atomic.Pointer[openCache]
 }
 
@@ -96,6 +97,9 @@ func lenOf(m *map[originKey]*originState) int {
 func (r *registry) newState(origin string) *originState {
 	s := &originState{origin: origin}
 	c := r.c
+	if !c.budget.Disabled {
+		s.budget = newBudget(c.budget)
+	}
 	if c.threshold > 0 {
 		br, err := breaker.New(breaker.Settings{
 			FailureThreshold: c.threshold,

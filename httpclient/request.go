@@ -35,6 +35,9 @@ type sendOptions struct {
 	idempotent bool
 	retry      *RetryPolicy // resolved; nil: the client's
 	retryErr   error
+	noHedge    bool
+	total      time.Duration // TotalTimeout; 0: the client's
+	totalErr   error
 }
 
 func (s *sendOptions) isZero() bool { return *s == sendOptions{} }
@@ -44,8 +47,9 @@ type sendOptionsKey struct{}
 // WithRequestOptions returns a context that carries opts to the client's
 // transport, for code that only holds the *http.Client of StandardClient (or
 // calls Do). Only the options that shape sending take effect this way:
-// Timeout, NoTimeout, Idempotent, Retry and NoRetry. Body, header and query
-// options are ignored here: set those on the *http.Request.
+// Timeout, NoTimeout, TotalTimeout, Idempotent, Retry, NoRetry and NoHedge.
+// Body, header and query options are ignored here: set those on the
+// *http.Request.
 func WithRequestOptions(ctx context.Context, opts ...RequestOption) context.Context {
 	var cc callConfig
 	if prev, ok := ctx.Value(sendOptionsKey{}).(*sendOptions); ok {
@@ -152,6 +156,17 @@ func Retry(p RetryPolicy) RequestOption {
 			return
 		}
 		c.send.retry, c.send.retryErr = &resolved, nil
+	}
+}
+
+// TotalTimeout bounds this whole call, in place of the client's
+// WithTotalTimeout (R47); d <= 0 makes the call fail before sending.
+func TotalTimeout(d time.Duration) RequestOption {
+	return func(c *callConfig) {
+		c.send.total, c.send.totalErr = d, nil
+		if d <= 0 {
+			c.send.totalErr = fmt.Errorf("%w: TotalTimeout(%v) must be positive", ErrInvalidRequest, d)
+		}
 	}
 }
 

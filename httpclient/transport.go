@@ -35,190 +35,184 @@ func (t *transport) CloseIdleConnections() {
 	}
 }
 
+// hop is one request of a redirect chain on its way through the retry loop.
+type hop struct {
+	t           *transport
+	c           *Client
+	req         *http.Request
+	ctx         context.Context
+	st          *originState
+	header      http.Header
+	policy      RetryPolicy
+	timeout     time.Duration
+	noTimeout   bool
+	idempotent  bool
+	maxAttempts int
+	bound       time.Duration // a probe's bound (R19)
+	hedge       HedgePolicy   // zero: no hedging for this hop
+	a           Attempt       // the template of this hop's attempts
+}
+
+// attemptResult is one attempt's outcome, as decided at its response headers.
+type attemptResult struct {
+	resp        *http.Response
+	err         error
+	hedge       int  // 0 for the first racer
+	callerEnded bool // the caller's context ended: never retried
+	a           Attempt
+	class       string
+}
+
 // RoundTrip implements http.RoundTripper. It never mutates req.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	h, err := t.newHop(req)
+	if err != nil {
+		closeRequestBody(req)
+		return nil, err
+	}
+	return h.run()
+}
+
+func (t *transport) newHop(req *http.Request) (*hop, error) {
 	c := t.c
 	ctx := req.Context()
 	if c.closed.Load() {
-		closeRequestBody(req)
 		return nil, ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		closeRequestBody(req)
 		return nil, err
 	}
 	if err := validateRequest(req); err != nil {
-		closeRequestBody(req)
 		return nil, err
 	}
+	h := &hop{t: t, c: c, req: req, ctx: ctx, policy: c.retry, timeout: c.timeout, hedge: c.hedge}
 	so := sendOptionsFrom(ctx)
-	policy, timeout, noTimeout, idempotent := c.retry, c.timeout, false, false
 	if so != nil {
 		if so.retryErr != nil {
-			closeRequestBody(req)
 			return nil, so.retryErr
 		}
+		if so.totalErr != nil {
+			return nil, so.totalErr
+		}
 		if so.retry != nil {
-			policy = *so.retry
+			h.policy = *so.retry
 		}
 		if so.timeoutSet {
 			if so.timeout <= 0 {
-				closeRequestBody(req)
 				return nil, fmt.Errorf("%w: Timeout(%v) must be positive; use NoTimeout", ErrInvalidRequest, so.timeout)
 			}
-			timeout = so.timeout
+			h.timeout = so.timeout
 		}
-		noTimeout = so.noTimeout
-		idempotent = so.idempotent
+		h.noTimeout = so.noTimeout
+		h.idempotent = so.idempotent
 	}
-	idempotent = idempotent || safeMethod(req.Method) || hasIdempotencyKey(req.Header)
-	maxAttempts := policy.MaxAttempts
+	h.idempotent = h.idempotent || safeMethod(req.Method) || hasIdempotencyKey(req.Header)
+	h.maxAttempts = h.policy.MaxAttempts
 	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
-		maxAttempts = 1 // R13: never a half-read body on a retry
+		h.maxAttempts = 1 // R13: never a half-read body on a retry
 	}
-
-	st := c.reg.get(req.URL.Scheme, req.URL.Host)
-	header := t.hopHeader(req, st)
-	a := Attempt{Method: req.Method, Origin: st.origin, Path: req.URL.EscapedPath(), Max: maxAttempts}
-	if a.Method == "" {
-		a.Method = http.MethodGet
+	if !h.hedgeable(so) {
+		h.hedge = HedgePolicy{}
 	}
-	bound := probeBound(timeout, noTimeout, c.recovery)
+	h.st = c.reg.get(req.URL.Scheme, req.URL.Host)
+	h.header = t.hopHeader(req, h.st)
+	h.a = Attempt{Method: req.Method, Origin: h.st.origin, Path: req.URL.EscapedPath(), Max: h.maxAttempts}
+	if h.a.Method == "" {
+		h.a.Method = http.MethodGet
+	}
+	h.bound = probeBound(h.timeout, h.noTimeout, c.recovery)
+	return h, nil
+}
 
+// admit asks the breaker for one attempt.
+func (h *hop) admit() (breaker.Ticket, error) {
+	if h.st.br == nil {
+		return breaker.Ticket{}, nil
+	}
+	return h.st.br.AllowBounded(h.bound)
+}
+
+// spend takes one retry or hedge from the origin's budget (R46).
+func (h *hop) spend() bool {
+	return h.st.budget == nil || h.st.budget.spend()
+}
+
+// body returns the request body for racer k of attempt n: the caller's own
+// for the very first, a fresh copy from GetBody for every other.
+func (h *hop) body(n, k int) (io.ReadCloser, error) {
+	if n == 1 && k == 0 {
+		return h.req.Body, nil
+	}
+	if h.req.GetBody == nil {
+		return h.req.Body, nil // nil or NoBody: nothing to replay
+	}
+	b, err := h.req.GetBody()
+	if err != nil {
+		return nil, fmt.Errorf("httpclient: replaying request body: %w", err)
+	}
+	return b, nil
+}
+
+// run is the retry loop of one hop (R5-R13, R21).
+func (h *hop) run() (*http.Response, error) {
+	c := h.c
+	if h.st.budget != nil {
+		h.st.budget.call()
+	}
+	var last attemptResult
 	var lastResp *http.Response
 	var lastErr error
 	for n := 1; ; n++ {
-		var ticket breaker.Ticket
-		if st.br != nil {
-			tk, err := st.br.AllowBounded(bound)
+		var r attemptResult
+		if h.hedge.Delay > 0 {
+			var refused error
+			if r, refused = h.hedged(n); refused != nil {
+				return h.refused(n, refused, last, lastResp, lastErr)
+			}
+		} else {
+			ticket, err := h.admit()
 			if err != nil {
-				if n == 1 { // R21: a hop that made no attempt fails fast
-					closeRequestBody(req)
-					var oe *breaker.OpenError
-					if errors.As(err, &oe) {
-						return nil, st.circuitError(oe)
-					}
-					return nil, err
-				}
-				c.giveUp(ctx, GiveUpEvent{Attempt: a, Reason: "circuit-open"})
-				return lastResp, lastErr
+				return h.refused(n, err, last, lastResp, lastErr)
 			}
-			ticket = tk
-			a.Breaker, a.Generation, a.Probe = tk.State(), tk.Generation(), tk.Probe()
-		}
-		a.N = n // only now: a GiveUp for an open circuit reports the last attempt made
-
-		actx, cancel := ctx, context.CancelFunc(nil)
-		if !noTimeout {
-			actx, cancel = context.WithTimeout(ctx, timeout)
-		}
-		areq := req.WithContext(actx) // a shallow copy: req is never mutated
-		areq.Header = header
-		if n > 1 && req.GetBody != nil {
-			body, err := req.GetBody()
+			body, err := h.body(n, 0)
 			if err != nil {
-				if cancel != nil {
-					cancel()
-				}
-				if st.br != nil {
-					ticket.Done(breaker.Ignore)
-				}
+				ticket.Done(breaker.Ignore)
 				closeResponse(lastResp)
-				return nil, fmt.Errorf("httpclient: replaying request body: %w", err)
-			}
-			areq.Body = body
-		}
-		if c.hooks.AttemptStart != nil {
-			areq.Header = header.Clone()
-			if areq.Header == nil {
-				areq.Header = make(http.Header)
-			}
-			if hctx := c.attemptStart(actx, areq, a); hctx != actx {
-				actx = hctx
-				areq = areq.WithContext(actx)
-			}
-		}
-
-		start := time.Now()
-		resp, err := t.base.RoundTrip(areq)
-		dur := time.Since(start)
-
-		var outcome breaker.Outcome
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				// The caller's context ended: never retried (R6). Its
-				// deadline ending a wait for headers is a timeout the
-				// breaker must see (R4); a cancellation counts for nothing.
-				outcome = breaker.Ignore
-				if errors.Is(cerr, context.DeadlineExceeded) {
-					outcome = breaker.Failure
-				}
-				if cancel != nil {
-					cancel()
-				}
-				if st.br != nil {
-					ticket.Done(outcome)
-				}
-				c.attemptDone(actx, a, AttemptResult{Err: err, Duration: dur, Class: ErrorClass(err), Outcome: outcome})
-				closeResponse(lastResp)
-				if !errors.Is(err, cerr) {
-					err = fmt.Errorf("%w (%w)", cerr, err)
-				}
 				return nil, err
 			}
-			if cancel != nil && actx.Err() != nil {
-				err = &attemptTimeoutError{err: err}
-			}
-			if cancel != nil {
-				cancel()
-			}
-			outcome = breaker.Failure
-		} else {
-			if cancel != nil {
-				resp.Body = &attemptBody{rc: resp.Body, cancel: cancel, ctx: ctx, actx: actx}
-			}
-			resp.Request = req
-			if failureStatus(resp.StatusCode) {
-				outcome = breaker.Failure
-			}
+			r = h.attempt(h.ctx, nil, n, 0, ticket, body)
 		}
-		if st.br != nil {
-			ticket.Done(outcome)
+		closeResponse(lastResp)
+		lastResp, lastErr = nil, nil
+		resp, err := r.resp, r.err
+		if r.callerEnded {
+			return nil, err
 		}
-		res := AttemptResult{Err: err, Duration: dur, Class: "status", Outcome: outcome}
-		if resp != nil {
-			res.Status = resp.StatusCode
-		} else {
-			res.Class = ErrorClass(err)
-		}
-		c.attemptDone(actx, a, res)
 
 		// Is this outcome retried (R6, R7)?
 		var retry bool
 		if err != nil {
-			retry = retryableError(err) && (idempotent || provesNotSent(err, t.trustDial))
+			retry = retryableError(err) && (h.idempotent || provesNotSent(err, h.t.trustDial))
 		} else {
-			retry = retryableStatus(resp.StatusCode) && idempotent
+			retry = retryableStatus(resp.StatusCode) && h.idempotent
 		}
-		if retry && policy.RetryIf != nil {
-			retry = policy.RetryIf(resp, err)
+		if retry && h.policy.RetryIf != nil {
+			retry = h.policy.RetryIf(resp, err)
 		}
-		closeResponse(lastResp)
-		lastResp, lastErr = nil, nil
-		if !retry || n >= maxAttempts {
+		if !retry || n >= h.maxAttempts {
 			return resp, err
 		}
 
-		reason := res.Class
+		reason := r.class
 		if resp != nil {
 			reason = strconv.Itoa(resp.StatusCode)
 		}
-		wait := jittered(backoff(policy.BackoffInitial, policy.BackoffMax, n), policy.Jitter)
+		wait := jittered(backoff(h.policy.BackoffInitial, h.policy.BackoffMax, n), h.policy.Jitter)
 		fromRetryAfter := false
 		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 			if ra, ok := parseRetryAfter(resp.Header, time.Now()); ok {
-				if ra > policy.BackoffMax {
-					c.giveUp(ctx, GiveUpEvent{Attempt: a, Reason: "retry-after-over-cap"})
+				if ra > h.policy.BackoffMax {
+					c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: "retry-after-over-cap"})
 					return resp, nil // R9: the caller decides whether to come back that late
 				}
 				wait, fromRetryAfter = ra, true
@@ -227,34 +221,157 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if resp != nil {
 			switch berr := bufferBody(resp); {
 			case berr == errBodyTooLarge:
-				c.giveUp(ctx, GiveUpEvent{Attempt: a, Reason: "body-too-large"})
+				c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: "body-too-large"})
 				return resp, nil
 			case berr != nil:
 				// R11: the attempt's outcome is the failed read.
 				resp, err = nil, berr
 				reason = ErrorClass(berr)
-				if !retryableError(berr) || !idempotent {
+				if !retryableError(berr) || !h.idempotent {
 					return nil, berr
 				}
 			}
 		}
-		lastResp, lastErr = resp, err
+		last, lastResp, lastErr = r, resp, err
 
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
-			c.giveUp(ctx, GiveUpEvent{Attempt: a, Reason: "deadline"})
+		if dl, ok := h.ctx.Deadline(); ok && time.Until(dl) <= wait {
+			c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: "deadline"})
 			return lastResp, lastErr // R10: no sleeping in vain
 		}
-		c.retryEvent(ctx, RetryEvent{Attempt: a, Wait: wait, Reason: reason, RetryAfter: fromRetryAfter})
-		if err := t.wait(ctx, wait); err != nil {
+		// R46: checked before the wait, so no call sleeps for a retry it
+		// cannot make.
+		if !h.spend() {
+			c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: "budget"})
+			return lastResp, lastErr
+		}
+		c.retryEvent(h.ctx, RetryEvent{Attempt: r.a, Wait: wait, Reason: reason, RetryAfter: fromRetryAfter})
+		if err := h.t.wait(h.ctx, wait); err != nil {
 			closeResponse(lastResp)
 			reason := "canceled"
 			if errors.Is(err, ErrClosed) {
 				reason = "closed"
 			}
-			c.giveUp(ctx, GiveUpEvent{Attempt: a, Reason: reason})
+			c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: reason})
 			return nil, err
 		}
 	}
+}
+
+// refused ends a hop whose attempt n the breaker refused: a hop that made no
+// attempt fails fast; one that did returns its last outcome (R21).
+func (h *hop) refused(n int, err error, last attemptResult, lastResp *http.Response, lastErr error) (*http.Response, error) {
+	if n == 1 {
+		closeRequestBody(h.req)
+		var oe *breaker.OpenError
+		if errors.As(err, &oe) {
+			return nil, h.st.circuitError(oe)
+		}
+		return nil, err
+	}
+	h.c.giveUp(h.ctx, GiveUpEvent{Attempt: last.a, Reason: "circuit-open"})
+	return lastResp, lastErr
+}
+
+// attempt sends racer k of attempt n under parent (the hop's context, or a
+// hedge's own) and decides its outcome at the response headers (R17).
+// release, when set, ends the hedge's context once the attempt is over.
+func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n, k int, ticket breaker.Ticket, body io.ReadCloser) attemptResult {
+	c := h.c
+	a := h.a
+	a.N, a.Hedge = n, k
+	if h.st.br != nil {
+		a.Breaker, a.Generation, a.Probe = ticket.State(), ticket.Generation(), ticket.Probe()
+	}
+	actx, cancel := parent, context.CancelFunc(nil)
+	if !h.noTimeout {
+		actx, cancel = context.WithTimeout(parent, h.timeout)
+	}
+	if release != nil {
+		inner := cancel
+		cancel = func() {
+			if inner != nil {
+				inner()
+			}
+			release(nil)
+		}
+	}
+	areq := h.req.WithContext(actx) // a shallow copy: the caller's request is never mutated
+	areq.Header = h.header
+	areq.Body = body
+	if c.attemptHeader != "" || c.hooks.AttemptStart != nil {
+		areq.Header = h.header.Clone()
+		if areq.Header == nil {
+			areq.Header = make(http.Header)
+		}
+		if c.attemptHeader != "" {
+			areq.Header[c.attemptHeader] = []string{attemptValue(a)}
+		}
+		if hctx := c.attemptStart(actx, areq, a); hctx != actx {
+			actx = hctx
+			areq = areq.WithContext(actx)
+		}
+	}
+
+	start := time.Now()
+	resp, err := h.t.base.RoundTrip(areq)
+	dur := time.Since(start)
+
+	r := attemptResult{resp: resp, err: err, hedge: k, a: a, class: "status"}
+	outcome := breaker.Success
+	if err != nil {
+		switch cerr := h.ctx.Err(); {
+		case cerr != nil:
+			// The caller's context ended: never retried (R6). Its
+			// deadline ending a wait for headers is a timeout the
+			// breaker must see (R4); a cancellation counts for nothing.
+			r.callerEnded = true
+			outcome = breaker.Ignore
+			if errors.Is(cerr, context.DeadlineExceeded) {
+				outcome = breaker.Failure
+			}
+			if !errors.Is(err, cerr) {
+				r.err = fmt.Errorf("%w (%w)", cerr, err)
+			}
+		case release != nil && context.Cause(parent) == errHedgeLost:
+			outcome = breaker.Ignore // a cancelled hedge counts for nothing (R48)
+		case cancel != nil && actx.Err() != nil:
+			r.err = &attemptTimeoutError{err: err}
+			outcome = breaker.Failure
+		default:
+			outcome = breaker.Failure
+		}
+		if cancel != nil {
+			cancel()
+		}
+		r.class = ErrorClass(r.err)
+	} else {
+		if cancel != nil {
+			resp.Body = &attemptBody{rc: resp.Body, cancel: cancel, ctx: h.ctx, actx: actx}
+		}
+		resp.Request = h.req
+		if failureStatus(resp.StatusCode) {
+			outcome = breaker.Failure
+		}
+	}
+	if h.st.br != nil {
+		ticket.Done(outcome)
+	}
+	res := AttemptResult{Err: r.err, Duration: dur, Class: r.class, Outcome: outcome}
+	if resp != nil {
+		res.Status = resp.StatusCode
+	}
+	c.attemptDone(actx, a, res)
+	return r
+}
+
+// attemptValue is the attempt header's value, in the manner of the AWS SDKs'
+// amz-sdk-request header (R49).
+func attemptValue(a Attempt) string {
+	v := "attempt=" + strconv.Itoa(a.N) + "; max=" + strconv.Itoa(a.Max)
+	if a.Hedge > 0 {
+		v += "; hedge=" + strconv.Itoa(a.Hedge)
+	}
+	return v
 }
 
 // wait sleeps d, or less when the caller's context ends (R10) or the client

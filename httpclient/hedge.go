@@ -1,0 +1,144 @@
+package httpclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/tempestsdk/tempest/breaker"
+)
+
+// HedgePolicy sends extra copies of a slow idempotent request (R48): when an
+// attempt has no response headers after Delay, one more attempt starts in
+// parallel, up to MaxHedges extra; the first good answer wins and the others
+// are cancelled, their bodies drained and closed. Hedges draw on the retry
+// budget, and a cancelled hedge counts for nothing in the breaker.
+type HedgePolicy struct {
+	// Delay before each hedge. Pick about the p95 latency of the upstream.
+	// Must be positive.
+	Delay time.Duration
+	// MaxHedges is how many extra attempts may run beside the first.
+	// Default 1. Negative is an error.
+	MaxHedges int
+}
+
+// WithHedging turns hedging on for idempotent requests (R7's methods and
+// keys). It is off by default; NoHedge turns it off for one call.
+func WithHedging(p HedgePolicy) Option {
+	return func(c *config) {
+		if p.Delay <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("%w: HedgePolicy.Delay %v must be positive", ErrInvalidConfig, p.Delay))
+			return
+		}
+		if p.MaxHedges < 0 {
+			c.errs = append(c.errs, fmt.Errorf("%w: HedgePolicy.MaxHedges %d is negative", ErrInvalidConfig, p.MaxHedges))
+			return
+		}
+		if p.MaxHedges == 0 {
+			p.MaxHedges = 1
+		}
+		c.hedge = p
+	}
+}
+
+// NoHedge turns hedging off for this call.
+func NoHedge() RequestOption {
+	return func(c *callConfig) { c.send.noHedge = true }
+}
+
+// errHedgeLost is the cancellation cause of attempts that lost a hedge race.
+var errHedgeLost = errors.New("httpclient: hedge lost the race")
+
+// settled reports an attempt outcome that ends the race: anything the retry
+// rules would not retry.
+func (h *hop) settled(r *attemptResult) bool {
+	if r.callerEnded {
+		return true
+	}
+	if r.err != nil {
+		return !retryableError(r.err)
+	}
+	return !retryableStatus(r.resp.StatusCode)
+}
+
+// hedged runs attempt n with hedges: after each Delay without a settled
+// outcome, one more racer starts, up to MaxHedges, each admitted by the
+// breaker and paid from the retry budget. It returns the first settled
+// outcome, or the last failure once every racer has failed. refused is the
+// breaker's refusal when not even the first racer was admitted.
+func (h *hop) hedged(n int) (res attemptResult, refused error) {
+	results := make(chan attemptResult, 1+h.hedge.MaxHedges)
+	var cancels []context.CancelCauseFunc
+	launch := func(k int) error {
+		ticket, err := h.admit()
+		if err != nil {
+			return err
+		}
+		body, err := h.body(n, k)
+		if err != nil {
+			ticket.Done(breaker.Ignore)
+			return err
+		}
+		rctx, cancel := context.WithCancelCause(h.ctx)
+		cancels = append(cancels, cancel)
+		go func() { results <- h.attempt(rctx, cancel, n, k, ticket, body) }()
+		return nil
+	}
+	if err := launch(0); err != nil {
+		return attemptResult{}, err
+	}
+	timer := time.NewTimer(h.hedge.Delay)
+	defer timer.Stop()
+	pending := 1
+	var last *attemptResult
+	for {
+		select {
+		case r := <-results:
+			pending--
+			if last != nil {
+				closeResponse(last.resp)
+				last = nil
+			}
+			if h.settled(&r) || pending == 0 {
+				h.abandon(cancels, r.hedge, results, pending)
+				return r, nil
+			}
+			last = &r
+		case <-timer.C:
+			if len(cancels) <= h.hedge.MaxHedges && h.spend() && launch(len(cancels)) == nil {
+				pending++
+			}
+			if len(cancels) <= h.hedge.MaxHedges {
+				timer.Reset(h.hedge.Delay)
+			}
+		}
+	}
+}
+
+// abandon cancels the racers still running and, off the caller's path,
+// drains and closes whatever they return.
+func (h *hop) abandon(cancels []context.CancelCauseFunc, winner int, results chan attemptResult, pending int) {
+	if pending == 0 {
+		return
+	}
+	for k, cancel := range cancels {
+		if k != winner {
+			cancel(errHedgeLost)
+		}
+	}
+	go func() {
+		for range pending {
+			r := <-results
+			closeResponse(r.resp)
+		}
+	}()
+}
+
+// hedgeable reports whether this hop may hedge: hedging on, the call not
+// opted out, an idempotent request whose body can be replayed.
+func (h *hop) hedgeable(so *sendOptions) bool {
+	return h.hedge.Delay > 0 && (so == nil || !so.noHedge) && h.idempotent &&
+		(h.req.Body == nil || h.req.Body == http.NoBody || h.req.GetBody != nil)
+}
