@@ -36,6 +36,8 @@ type Client struct {
 	hedge          HedgePolicy
 	attemptHeader  string
 	totalTimeout   time.Duration
+	maxOrigins     int
+	idleExpiry     time.Duration
 
 	rt           *transport
 	hc           *http.Client
@@ -57,6 +59,8 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		failureThreshold: DefaultFailureThreshold,
 		recovery:         DefaultRecovery,
 		propagateID:      true,
+		maxOrigins:       DefaultMaxOrigins,
+		idleExpiry:       DefaultOriginIdleExpiry,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -99,6 +103,8 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		hedge:          cfg.hedge,
 		attemptHeader:  cfg.attemptHeader,
 		totalTimeout:   cfg.totalTimeout,
+		maxOrigins:     max(cfg.maxOrigins, 1),
+		idleExpiry:     cfg.idleExpiry,
 		closeCh:        make(chan struct{}),
 	}
 	c.reg.c = c

@@ -100,6 +100,8 @@ type config struct {
 	hedge            HedgePolicy
 	attemptHeader    string
 	totalTimeout     time.Duration
+	maxOrigins       int
+	idleExpiry       time.Duration
 	errs             []error
 }
 

@@ -1,0 +1,111 @@
+package httpclient
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tempestsdk/tempest/breaker"
+)
+
+// ErrNoBreaker is returned by the operator controls when the client's breaker
+// is disabled (WithCircuitBreaker(0, ...)).
+var ErrNoBreaker = errors.New("httpclient: circuit breaker disabled")
+
+// BreakerSnapshot is one origin's breaker as it stands, for health and debug
+// endpoints (R51).
+type BreakerSnapshot struct {
+	Origin              string
+	State               breaker.State
+	Generation          uint64
+	ConsecutiveFailures int
+	// Until is when an open circuit half-opens (or, half-open with a probe
+	// in flight, that probe's deadline); zero otherwise.
+	Until time.Time
+	// HalfOpensIn is how long until then, 0 when not open.
+	HalfOpensIn   time.Duration
+	ProbeInFlight bool
+}
+
+// Breakers returns a snapshot of every origin's breaker the client keeps,
+// sorted by origin; nil when the breaker is disabled.
+func (c *Client) Breakers() []BreakerSnapshot {
+	var out []BreakerSnapshot
+	for _, s := range c.reg.all() {
+		if s.br != nil {
+			out = append(out, s.snapshot())
+		}
+	}
+	slices.SortFunc(out, func(a, b BreakerSnapshot) int { return strings.Compare(a.Origin, b.Origin) })
+	return out
+}
+
+func (s *originState) snapshot() BreakerSnapshot {
+	sn := s.br.Snapshot()
+	bs := BreakerSnapshot{
+		Origin:              s.origin,
+		State:               sn.State,
+		Generation:          sn.Generation,
+		ConsecutiveFailures: sn.ConsecutiveFailures,
+		Until:               sn.Until,
+		ProbeInFlight:       sn.ProbeInFlight,
+	}
+	if !sn.Until.IsZero() {
+		bs.HalfOpensIn = max(time.Until(sn.Until), 0)
+	}
+	return bs
+}
+
+// Breaker returns the snapshot of one origin's breaker; origin is a URL or
+// scheme://host[:port].
+func (c *Client) Breaker(origin string) (BreakerSnapshot, error) {
+	s, err := c.originOf(origin)
+	if err != nil {
+		return BreakerSnapshot{}, err
+	}
+	return s.snapshot(), nil
+}
+
+// Isolate opens origin's circuit for d, whatever its state, so that an
+// operator can take a misbehaving upstream out of rotation; calls fail fast
+// until then, and it half-opens as usual (R51). d must be positive.
+func (c *Client) Isolate(origin string, d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("%w: Isolate: duration %v must be positive", ErrInvalidRequest, d)
+	}
+	s, err := c.originOf(origin)
+	if err != nil {
+		return err
+	}
+	s.br.Trip(time.Now().Add(d))
+	return nil
+}
+
+// ResetBreaker closes origin's circuit and clears its counts, whatever its
+// state (R51).
+func (c *Client) ResetBreaker(origin string) error {
+	s, err := c.originOf(origin)
+	if err != nil {
+		return err
+	}
+	s.br.Reset()
+	return nil
+}
+
+// originOf finds (or makes) the state of the origin named by a URL.
+func (c *Client) originOf(origin string) (*originState, error) {
+	if c.threshold <= 0 {
+		return nil, ErrNoBreaker
+	}
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%w: %q is not an http or https origin", ErrInvalidRequest, origin)
+	}
+	if _, err := portOf(u.Scheme, u.Host); err != nil {
+		return nil, fmt.Errorf("%w: %q: %v", ErrInvalidRequest, origin, err)
+	}
+	return c.reg.lookup(normalizeOrigin(u.Scheme, u.Host)), nil
+}

@@ -1,0 +1,121 @@
+package httpclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/tempestsdk/tempest/breaker"
+)
+
+// okTransport answers 200 for any host, so tests can call many origins.
+var okTransport = RoundTripperFunc(func(r *http.Request) (*http.Response, error) {
+	return memTransport{200}.RoundTrip(r)
+})
+
+// R51: operator controls: isolate, reset and snapshots per origin.
+func TestControl_R51_IsolateResetSnapshot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, _ := New("http://api.example.com", WithTransport(okTransport))
+		defer c.Close()
+		if err := c.Isolate("http://API.example.com:80/ignored/path", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.Get(context.Background(), "/x")
+		var coe *CircuitOpenError
+		if !errors.As(err, &coe) || !coe.Until.Equal(time.Now().Add(time.Minute)) {
+			t.Fatalf("isolated origin: %v", err)
+		}
+		snap, err := c.Breaker("http://api.example.com")
+		if err != nil || snap.State != breaker.Open || snap.HalfOpensIn != time.Minute || snap.Origin != "http://api.example.com:80" {
+			t.Errorf("snapshot %+v, %v", snap, err)
+		}
+		if err := c.ResetBreaker("http://api.example.com"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Get(context.Background(), "/x")
+		if err != nil {
+			t.Fatalf("after reset: %v", err)
+		}
+		resp.Body.Close()
+		all := c.Breakers()
+		if len(all) != 1 || all[0].State != breaker.Closed {
+			t.Errorf("Breakers() = %+v", all)
+		}
+		for _, bad := range []string{"ftp://x", "not a url", "http://", "http://x:port"} {
+			if err := c.Isolate(bad, time.Second); !errors.Is(err, ErrInvalidRequest) {
+				t.Errorf("Isolate(%q): %v", bad, err)
+			}
+		}
+		if err := c.Isolate("http://x", 0); err == nil {
+			t.Error("Isolate with 0 duration")
+		}
+		off, _ := New("", WithCircuitBreaker(0, 0))
+		if err := off.Isolate("http://x", time.Second); !errors.Is(err, ErrNoBreaker) {
+			t.Errorf("disabled breaker: %v", err)
+		}
+	})
+}
+
+// R50: the registry stays bounded; open breakers are never dropped.
+func TestRegistry_R50_Bounded(t *testing.T) {
+	c, _ := New("", WithTransport(okTransport), WithOriginLimit(4, time.Hour))
+	defer c.Close()
+	if err := c.Isolate("http://down.example", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		resp, err := c.Get(context.Background(), fmt.Sprintf("http://host%d.example/", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if n := len(c.reg.all()); n > 5 {
+			t.Fatalf("after %d origins the registry holds %d", i+1, n)
+		}
+	}
+	if s, err := c.Breaker("http://down.example"); err != nil || s.State != breaker.Open {
+		t.Errorf("the open breaker was dropped: %+v %v", s, err)
+	}
+}
+
+// R50: state unused for the idle expiry is dropped.
+func TestRegistry_R50_IdleExpiry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, _ := New("", WithTransport(okTransport), WithOriginLimit(100, time.Minute))
+		defer c.Close()
+		get := func(u string) {
+			resp, err := c.Get(context.Background(), u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		has := func(origin string) bool {
+			for _, s := range c.Breakers() {
+				if s.Origin == origin {
+					return true
+				}
+			}
+			return false
+		}
+		get("http://idle.example/")
+		time.Sleep(2 * time.Minute)
+		get("http://b.example/")
+		if !has("http://idle.example:80") {
+			t.Fatal("dropped after one sweep: it was used since the last one")
+		}
+		time.Sleep(2 * time.Minute)
+		get("http://c.example/")
+		if has("http://idle.example:80") {
+			t.Error("idle origin kept past two idle periods")
+		}
+		if !has("http://c.example:80") {
+			t.Error("the new origin is missing")
+		}
+	})
+}
