@@ -27,3 +27,12 @@ var (
 	_                                               = Snapshot{State: Closed, Generation: 0, ConsecutiveFailures: 0, Until: time.Time{}, ProbeInFlight: false}
 	_                                               = Settings{FailureThreshold: 0, Recovery: 0, ProbeTimeout: 0, Now: time.Now, OnStateChange: func(Change) {}, OnPanic: func(any) {}}
 )
+
+// Added with the breaker modes (issue 4).
+var (
+	_ func(Ticket, Outcome, time.Duration) = Ticket.DoneTimed
+	_ Cause                                = CauseFailureRatio
+	_                                      = Settings{FailureRatio: 0.5, MinimumThroughput: 0, Window: 0, SlowCall: 0, MaxRecovery: 0, HalfOpenProbes: 0}
+	_                                      = Snapshot{Calls: 0, Failures: 0, ProbesInFlight: 0, Breaks: 0}
+	_                                      = [3]int{DefaultMinimumThroughput, DefaultHalfOpenProbes, int(DefaultWindow)}
+)

@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -16,7 +17,8 @@ const (
 	Closed State = iota
 	// Open refuses every call until its Until has passed.
 	Open
-	// HalfOpen admits one probe at a time and refuses the rest.
+	// HalfOpen admits Settings.HalfOpenProbes probes (default one) and
+	// refuses the rest.
 	HalfOpen
 )
 
@@ -38,15 +40,16 @@ type Outcome uint8
 
 // The outcomes a Ticket may report.
 const (
-	// Success resets the consecutive-failure count; a probe's Success closes
-	// the circuit.
+	// Success resets the consecutive-failure count (ratio mode: counts a
+	// call); a probe's Success closes the circuit, or with HalfOpenProbes
+	// > 1 counts towards closing it.
 	Success Outcome = iota
-	// Failure counts towards FailureThreshold; a probe's Failure re-opens
-	// the circuit.
+	// Failure counts towards FailureThreshold (ratio mode: counts a failed
+	// call and evaluates the ratio); a probe's Failure re-opens the circuit.
 	Failure
 	// Ignore is neither, for a call whose result says nothing about the
-	// upstream (the caller cancelled it, say). A probe's Ignore frees the
-	// probe slot for the next Allow.
+	// upstream (the caller cancelled it, say). A probe's Ignore frees its
+	// own probe slot for the next Allow.
 	Ignore
 )
 
@@ -74,17 +77,21 @@ const (
 	CauseFailures Cause = iota
 	// CauseRecovery: the open period ended and an Allow half-opened the circuit.
 	CauseRecovery
-	// CauseProbeSuccess: the half-open probe succeeded and closed the circuit.
+	// CauseProbeSuccess: the half-open probe succeeded (all HalfOpenProbes
+	// of them) and closed the circuit.
 	CauseProbeSuccess
-	// CauseProbeFailure: the half-open probe failed and re-opened the circuit.
+	// CauseProbeFailure: a half-open probe failed and re-opened the circuit.
 	CauseProbeFailure
-	// CauseProbeTimeout: the half-open probe outlived its bound and
-	// re-opened the circuit.
+	// CauseProbeTimeout: a half-open probe outlived its bound and re-opened
+	// the circuit.
 	CauseProbeTimeout
 	// CauseTrip: Breaker.Trip.
 	CauseTrip
 	// CauseReset: Breaker.Reset.
 	CauseReset
+	// CauseFailureRatio: in ratio mode, the share of failures over the
+	// window reached FailureRatio and opened the circuit.
+	CauseFailureRatio
 )
 
 // String returns a short lowercase name such as "probe-timeout".
@@ -104,6 +111,8 @@ func (c Cause) String() string {
 		return "trip"
 	case CauseReset:
 		return "reset"
+	case CauseFailureRatio:
+		return "failure-ratio"
 	}
 	return "Cause(" + strconv.Itoa(int(c)) + ")"
 }
@@ -136,47 +145,69 @@ type Snapshot struct {
 	// period and the next Allow, State is HalfOpen but Generation is still
 	// the open period's: the half-open generation begins with that Allow.
 	Generation uint64
-	// ConsecutiveFailures is the current count while Closed; 0 otherwise.
+	// ConsecutiveFailures is the current count while Closed in consecutive
+	// mode; 0 otherwise.
 	ConsecutiveFailures int
 	// Until is as OpenError.Until: when Open, when the circuit half-opens;
-	// when HalfOpen with a probe in flight, that probe's deadline; zero
-	// otherwise.
+	// when HalfOpen with a probe in flight, the earliest deadline of the
+	// probes in flight; zero otherwise.
 	Until time.Time
-	// ProbeInFlight is true when HalfOpen with its probe slot taken.
+	// ProbeInFlight is true when HalfOpen with at least one probe in flight
+	// (ProbesInFlight > 0).
 	ProbeInFlight bool
+	// Calls and Failures are the outcomes counted while Closed: in ratio
+	// mode, the calls (successes and failures) and failures in the current
+	// window; in consecutive mode, Calls is 0 and Failures is
+	// ConsecutiveFailures. Both are 0 when not Closed.
+	Calls, Failures int
+	// ProbesInFlight is the number of half-open probes admitted and not yet
+	// reported (probes that succeeded keep their slot but are not counted).
+	ProbesInFlight int
+	// Breaks is the number of consecutive failed (or timed-out) probes so
+	// far, which sets the length of the next break when
+	// Settings.MaxRecovery is set. It is 0 when Closed.
+	Breaks int
 }
 
-// period is one generation of the circuit. Its state, generation, until and
-// err never change after it is published, which is what lets the closed and
-// open paths decide with a single atomic load of Breaker.cur. The two atomic
-// fields belong to that generation alone, so a late report that reaches a
-// replaced period changes nothing anyone reads (R20).
+// period is one generation of the circuit. Its state, generation, until,
+// err, breaks, win and slots never change after it is published, which is
+// what lets the closed and open paths decide with a single atomic load of
+// Breaker.cur. The atomic fields belong to that generation alone, so a late
+// report that reaches a replaced period changes nothing anyone reads (R20).
 type period struct {
-	state State
-	gen   uint64
-	until time.Time  // Open: when it half-opens
-	err   *OpenError // Open: shared by every refused call
+	state  State
+	gen    uint64
+	until  time.Time  // Open: when it half-opens
+	err    *OpenError // Open: shared by every refused call
+	breaks int        // Open, HalfOpen: consecutive failed probes so far
+	win    *window    // Closed in ratio mode: the sliding window
 
-	failures atomic.Int64          // Closed: consecutive failures
-	probe    atomic.Pointer[probe] // HalfOpen: the probe in flight, nil, or sealed
+	failures atomic.Int64             // Closed, consecutive mode: consecutive failures
+	slots    []atomic.Pointer[probe]  // HalfOpen: each a probe in flight, nil, passed or sealed
+	passes   atomic.Int64             // HalfOpen: probes that succeeded
+	one      [1]atomic.Pointer[probe] // slots when HalfOpenProbes is 1: no second allocation
 }
 
 // probe is one admitted half-open call. Its address identifies it, so a
 // second Done from the same ticket cannot release someone else's slot.
 type probe struct {
 	deadline time.Time
+	slot     int       // its index in period.slots
 	err      OpenError // refusal for calls made while this probe is in flight
 }
 
-// sealed fills the probe slot of a half-open period that has been replaced,
+// sealed fills the probe slots of a half-open period that has been replaced,
 // so that a racing Allow cannot take a probe slot in a dead generation.
-var sealed = new(probe)
+// passed fills the slot of a probe that succeeded: it stays taken, so a
+// half-open period admits HalfOpenProbes probes in all, not a stream of them.
+var sealed, passed = new(probe), new(probe)
 
 // Breaker is a circuit breaker. Create it with New; it is safe for
 // concurrent use.
 type Breaker struct {
-	cfg config
-	cur atomic.Pointer[period]
+	cfg   config
+	cur   atomic.Pointer[period]
+	epoch time.Time // ratio mode: bucket numbers count from here (with a monotonic reading for time.Now)
 
 	// mu serialises transitions and guards the notification queue. No user
 	// code (callbacks, the clock) runs while it is held.
@@ -193,11 +224,38 @@ func New(s Settings) (*Breaker, error) {
 		return nil, err
 	}
 	b := &Breaker{cfg: cfg}
-	b.cur.Store(&period{state: Closed, gen: 1})
+	if cfg.ratioMode() {
+		b.epoch = cfg.now()
+	}
+	b.cur.Store(b.closedPeriod(1))
 	return b, nil
 }
 
-// Ticket is an admission granted by Allow. Report it exactly once with Done.
+// closedPeriod returns a new closed period: a zero failure count, and in
+// ratio mode an empty window.
+func (b *Breaker) closedPeriod(gen uint64) *period {
+	p := &period{state: Closed, gen: gen}
+	if b.cfg.ratioMode() {
+		p.win = new(window)
+	}
+	return p
+}
+
+// halfOpenPeriod returns a new half-open period following open period p,
+// with its first probe slot taken by pr.
+func (b *Breaker) halfOpenPeriod(p *period, pr *probe) *period {
+	h := &period{state: HalfOpen, gen: p.gen + 1, breaks: p.breaks}
+	if b.cfg.probes == 1 {
+		h.slots = h.one[:]
+	} else {
+		h.slots = make([]atomic.Pointer[probe], b.cfg.probes)
+	}
+	h.slots[0].Store(pr)
+	return h
+}
+
+// Ticket is an admission granted by Allow. Report it exactly once, with Done
+// or DoneTimed.
 // It is a small value, so admitting a call allocates nothing. The zero
 // Ticket, returned with an error, ignores Done.
 type Ticket struct {
@@ -214,13 +272,13 @@ func (t Ticket) State() State { return t.state }
 // Generation is the generation in which the call was admitted.
 func (t Ticket) Generation() uint64 { return t.gen }
 
-// Probe reports whether the call was admitted as the half-open probe.
+// Probe reports whether the call was admitted as a half-open probe.
 func (t Ticket) Probe() bool { return t.probe != nil }
 
 // Allow asks to make one call. When admitted, the returned Ticket must be
 // reported exactly once with Done. When the circuit is open, or half-open
-// with its probe slot taken, it returns a *OpenError (errors.Is ErrOpen);
-// the same pointer for the whole open period.
+// with all its probe slots taken, it returns a *OpenError (errors.Is
+// ErrOpen); the same pointer for the whole open period.
 //
 // On a closed circuit Allow is one atomic load; on an open one, an atomic
 // load and a clock read. Neither allocates nor locks.
@@ -233,9 +291,9 @@ func (b *Breaker) Allow() (Ticket, error) {
 }
 
 // AllowBounded is Allow with a bound for the probe: if the call is admitted
-// as the half-open probe and bound passes without Done, the probe counts as
-// a failure, the circuit re-opens for Recovery counted from that deadline,
-// and the late Done is ignored. A bound <= 0 means Settings.ProbeTimeout.
+// as a half-open probe and bound passes without Done, the probe counts as
+// a failure, the circuit re-opens (for Recovery, or longer with growth)
+// counted from that deadline, and the late Done is ignored. A bound <= 0 means Settings.ProbeTimeout.
 // Outside half-open the bound is unused.
 func (b *Breaker) AllowBounded(bound time.Duration) (Ticket, error) {
 	p := b.cur.Load()
@@ -246,8 +304,8 @@ func (b *Breaker) AllowBounded(bound time.Duration) (Ticket, error) {
 }
 
 func (b *Breaker) allowSlow(p *period, bound time.Duration) (Ticket, error) {
-	if p.state == Open && b.before(p.until) {
-		return Ticket{}, p.err // the fail-fast path reads no wall clock
+	if oe := b.peek(p); oe != nil {
+		return Ticket{}, oe // the fail-fast paths read no wall clock
 	}
 	now := b.cfg.now()
 	if bound <= 0 {
@@ -262,50 +320,91 @@ func (b *Breaker) allowSlow(p *period, bound time.Duration) (Ticket, error) {
 				return Ticket{}, p.err
 			}
 			// The first Allow after the open period half-opens the
-			// circuit and is its probe, so no burst slips in between.
-			pr := newProbe(now, bound, p.gen+1)
-			h := &period{state: HalfOpen, gen: p.gen + 1}
-			h.probe.Store(pr)
+			// circuit and is its (first) probe, so no burst slips in
+			// between.
+			pr := newProbe(now, bound, p.gen+1, 0)
+			h := b.halfOpenPeriod(p, pr)
 			if b.replace(p, h, Change{At: now, Cause: CauseRecovery}) {
 				return Ticket{b: b, gen: h.gen, state: HalfOpen, probe: pr}, nil
 			}
 		case HalfOpen:
-			switch pr := p.probe.Load(); {
-			case pr == sealed:
+			first, free, _, live := p.scan()
+			switch {
+			case !live:
 				// p was replaced; reload.
-			case pr == nil:
-				np := newProbe(now, bound, p.gen)
-				if p.probe.CompareAndSwap(nil, np) {
+			case first != nil && !now.Before(first.deadline):
+				b.expire(p, first)
+			case free >= 0:
+				np := newProbe(now, bound, p.gen, free)
+				if p.slots[free].CompareAndSwap(nil, np) {
 					return Ticket{b: b, gen: p.gen, state: HalfOpen, probe: np}, nil
 				}
-			case now.Before(pr.deadline):
-				return Ticket{}, &pr.err
+			case first != nil:
+				return Ticket{}, &first.err
 			default:
-				b.expire(p, pr)
+				// Every slot has passed: the last probe's Done is
+				// closing the circuit. Let it.
+				runtime.Gosched()
 			}
 		}
 		p = b.cur.Load()
 	}
 }
 
-func newProbe(now time.Time, bound time.Duration, gen uint64) *probe {
+// scan looks at the probe slots of half-open period p. It returns the probe
+// in flight with the earliest deadline (nil if none), the index of a free
+// slot (-1 if none), the number of probes in flight, and live = false when
+// p has been replaced (sealed).
+func (p *period) scan() (first *probe, free, inFlight int, live bool) {
+	free = -1
+	for i := range p.slots {
+		switch pr := p.slots[i].Load(); pr {
+		case sealed:
+			return nil, -1, 0, false
+		case nil:
+			if free < 0 {
+				free = i
+			}
+		case passed:
+		default:
+			inFlight++
+			if first == nil || pr.deadline.Before(first.deadline) {
+				first = pr
+			}
+		}
+	}
+	return first, free, inFlight, true
+}
+
+func newProbe(now time.Time, bound time.Duration, gen uint64, slot int) *probe {
 	d := now.Add(bound)
-	return &probe{deadline: d, err: OpenError{Until: d, Generation: gen}}
+	return &probe{deadline: d, slot: slot, err: OpenError{Until: d, Generation: gen}}
 }
 
 // Done reports the outcome of the admitted call. Reports from an earlier
 // generation than the current one are ignored (R20), as is a probe's report
-// after its bound has passed (the probe then counts as a failure instead).
-// Done on the zero Ticket does nothing.
+// after its bound, or another probe's, has passed (the probe then counts as
+// a failure instead). Done on the zero Ticket does nothing.
 func (t Ticket) Done(o Outcome) {
 	// The common report, a success with no failures counted, is decided
-	// here, small enough to inline into the caller.
+	// here without a call.
 	if o == Success && t.probe == nil && t.b != nil {
-		if p := t.b.cur.Load(); p.gen != t.gen || p.failures.Load() == 0 {
+		if p := t.b.cur.Load(); p.gen != t.gen || p.win == nil && p.failures.Load() == 0 {
 			return
 		}
 	}
 	t.done(o)
+}
+
+// DoneTimed is Done with the slow-call rule (Settings.SlowCall): a Success
+// whose elapsed time exceeds SlowCall is reported as a Failure. Elapsed is
+// how long the call took to be decided: for HTTP, from sending the request
+// to its response headers (R17). Without SlowCall it is Done.
+func (t Ticket) DoneTimed(o Outcome, elapsed time.Duration) {
+	if o == Success && t.b != nil && t.b.cfg.slowCall > 0 && elapsed > t.b.cfg.slowCall {
+		o = Failure
+	}
+	t.Done(o)
 }
 
 func (t Ticket) done(o Outcome) {
@@ -321,6 +420,10 @@ func (t Ticket) done(o Outcome) {
 	if p.gen != t.gen {
 		return // R20: admitted before a state change.
 	}
+	if p.win != nil {
+		b.doneRatio(p, o)
+		return
+	}
 	switch o {
 	case Success:
 		// Load first: the common case, no failures, then writes nothing
@@ -331,48 +434,81 @@ func (t Ticket) done(o Outcome) {
 	case Failure:
 		if p.failures.Add(1) >= b.cfg.threshold {
 			now := b.cfg.now()
-			b.replace(p, b.openPeriod(p.gen+1, now.Add(b.cfg.recovery)), Change{At: now, Cause: CauseFailures})
+			b.replace(p, b.openPeriod(p.gen+1, now.Add(b.cfg.recovery), 0), Change{At: now, Cause: CauseFailures})
 		}
 	}
 }
 
+// doneRatio counts a closed call's outcome in ratio mode. A success is a
+// clock read and atomic adds; a failure also sums the window and may open
+// the circuit.
+func (b *Breaker) doneRatio(p *period, o Outcome) {
+	if o == Ignore {
+		return
+	}
+	e := b.bucketNow()
+	p.win.add(e, o == Failure)
+	if o != Failure {
+		return
+	}
+	if calls, failures := p.win.counts(e); b.cfg.tripsRatio(calls, failures) {
+		now := b.cfg.now()
+		b.replace(p, b.openPeriod(p.gen+1, now.Add(b.cfg.recovery), 0), Change{At: now, Cause: CauseFailureRatio})
+	}
+}
+
 func (b *Breaker) doneProbe(t Ticket, o Outcome) {
-	p := b.cur.Load()
-	if p.gen != t.gen || p.probe.Load() != t.probe {
+	p, pr := b.cur.Load(), t.probe
+	if p.gen != t.gen || p.slots[pr.slot].Load() != pr {
 		return // R20, or a second Done for the same probe.
 	}
 	now := b.cfg.now()
-	if !now.Before(t.probe.deadline) {
-		b.expire(p, t.probe)
+	// Any probe past its bound, this one or another, ended p at its deadline.
+	first, _, _, live := p.scan()
+	if !live || first == nil {
+		return // replaced, or pr reported meanwhile by a racing second Done
+	}
+	if !now.Before(first.deadline) {
+		b.expire(p, first)
 		return
 	}
 	switch o {
 	case Success:
-		b.replace(p, &period{state: Closed, gen: p.gen + 1}, Change{At: now, Cause: CauseProbeSuccess})
+		// The slot stays taken. The CAS makes a repeated Done count once.
+		if p.slots[pr.slot].CompareAndSwap(pr, passed) && p.passes.Add(1) == int64(len(p.slots)) {
+			b.replace(p, b.closedPeriod(p.gen+1), Change{At: now, Cause: CauseProbeSuccess})
+		}
 	case Failure:
-		b.replace(p, b.openPeriod(p.gen+1, now.Add(b.cfg.recovery)), Change{At: now, Cause: CauseProbeFailure})
+		b.replace(p, b.reopen(p, now), Change{At: now, Cause: CauseProbeFailure})
 	case Ignore:
 		// Only this probe's own slot: a CAS, no transition.
-		p.probe.CompareAndSwap(t.probe, nil)
+		p.slots[pr.slot].CompareAndSwap(pr, nil)
 	}
 }
 
 // expire re-opens half-open period p whose probe pr outlived its deadline,
-// for Recovery counted from that deadline.
+// counted from that deadline.
 func (b *Breaker) expire(p *period, pr *probe) {
 	b.mu.Lock()
-	if b.cur.Load() != p || p.probe.Load() != pr {
+	if b.cur.Load() != p || p.slots[pr.slot].Load() != pr {
 		b.mu.Unlock()
 		return
 	}
-	next := b.openPeriod(p.gen+1, pr.deadline.Add(b.cfg.recovery))
-	b.setLocked(p, next, Change{At: pr.deadline, Cause: CauseProbeTimeout})
+	b.setLocked(p, b.reopen(p, pr.deadline), Change{At: pr.deadline, Cause: CauseProbeTimeout})
 	b.mu.Unlock()
 	b.flush()
 }
 
-func (b *Breaker) openPeriod(gen uint64, until time.Time) *period {
-	return &period{state: Open, gen: gen, until: until, err: &OpenError{Until: until, Generation: gen}}
+// reopen returns the open period that follows half-open period p when one
+// of its probes failed at from: one more consecutive break, as long as
+// breakFor says.
+func (b *Breaker) reopen(p *period, from time.Time) *period {
+	k := p.breaks + 1
+	return b.openPeriod(p.gen+1, from.Add(b.cfg.breakFor(k)), k)
+}
+
+func (b *Breaker) openPeriod(gen uint64, until time.Time, breaks int) *period {
+	return &period{state: Open, gen: gen, until: until, breaks: breaks, err: &OpenError{Until: until, Generation: gen}}
 }
 
 // replace makes next current if p still is, and reports whether it did.
@@ -397,7 +533,9 @@ func (b *Breaker) setLocked(old, next *period, ch Change) {
 		// Seal before publishing: a probe CAS that beats the seal was
 		// admitted while old was still current. A reader that sees the
 		// seal reloads cur and at worst spins until the next line.
-		old.probe.Store(sealed)
+		for i := range old.slots {
+			old.slots[i].Store(sealed)
+		}
 	}
 	b.cur.Store(next)
 	if b.cfg.onChange == nil {
@@ -413,27 +551,31 @@ func (b *Breaker) setLocked(old, next *period, ch Change) {
 // Trip forces the circuit open until the given time, in a new generation,
 // whatever its state. An until already past makes the next Allow half-open
 // the circuit. It is the seam for shared state: an integration that learns
-// of a remote trip pushes it in here.
+// of a remote trip pushes it in here. It leaves the count of consecutive
+// failed probes (Snapshot.Breaks) as it is.
 func (b *Breaker) Trip(until time.Time) {
 	now := b.cfg.now()
-	b.force(b.openPeriod(0, until), Change{At: now, Cause: CauseTrip})
+	b.force(b.openPeriod(0, until, 0), Change{At: now, Cause: CauseTrip})
 }
 
-// Reset forces the circuit closed with its failure count cleared, in a new
-// generation, whatever its state. Calls admitted before it report into a
-// past generation and are ignored.
+// Reset forces the circuit closed with its counts cleared (failures, the
+// ratio window, consecutive failed probes), in a new generation, whatever
+// its state. Calls admitted before it report into a past generation and are
+// ignored.
 func (b *Breaker) Reset() {
 	now := b.cfg.now()
-	b.force(&period{state: Closed}, Change{At: now, Cause: CauseReset})
+	b.force(b.closedPeriod(0), Change{At: now, Cause: CauseReset})
 }
 
-// force publishes next, whose generation it fills in under the lock.
+// force publishes next, whose generation (and for an open period, count of
+// breaks) it fills in under the lock.
 func (b *Breaker) force(next *period, ch Change) {
 	b.mu.Lock()
 	old := b.cur.Load()
 	next.gen = old.gen + 1
 	if next.err != nil {
 		next.err.Generation = next.gen
+		next.breaks = old.breaks
 	}
 	b.setLocked(old, next, ch)
 	b.mu.Unlock()
@@ -456,22 +598,32 @@ func (b *Breaker) Snapshot() Snapshot {
 		p := b.cur.Load()
 		switch p.state {
 		case Closed:
-			return Snapshot{State: Closed, Generation: p.gen, ConsecutiveFailures: int(p.failures.Load())}
+			s := Snapshot{State: Closed, Generation: p.gen}
+			if p.win != nil {
+				calls, failures := p.win.counts(b.bucketAt(now))
+				s.Calls, s.Failures = int(calls), int(failures)
+			} else {
+				s.ConsecutiveFailures = int(p.failures.Load())
+				s.Failures = s.ConsecutiveFailures
+			}
+			return s
 		case Open:
 			if now.Before(p.until) {
-				return Snapshot{State: Open, Generation: p.gen, Until: p.until}
+				return Snapshot{State: Open, Generation: p.gen, Until: p.until, Breaks: p.breaks}
 			}
-			return Snapshot{State: HalfOpen, Generation: p.gen}
+			return Snapshot{State: HalfOpen, Generation: p.gen, Breaks: p.breaks}
 		case HalfOpen:
-			switch pr := p.probe.Load(); {
-			case pr == sealed:
+			first, _, inFlight, live := p.scan()
+			switch {
+			case !live:
 				continue
-			case pr == nil:
-				return Snapshot{State: HalfOpen, Generation: p.gen}
-			case now.Before(pr.deadline):
-				return Snapshot{State: HalfOpen, Generation: p.gen, Until: pr.deadline, ProbeInFlight: true}
+			case first == nil:
+				return Snapshot{State: HalfOpen, Generation: p.gen, Breaks: p.breaks}
+			case now.Before(first.deadline):
+				return Snapshot{State: HalfOpen, Generation: p.gen, Until: first.deadline,
+					ProbeInFlight: true, ProbesInFlight: inFlight, Breaks: p.breaks}
 			default:
-				b.expire(p, pr)
+				b.expire(p, first)
 			}
 		}
 	}

@@ -11,15 +11,15 @@ import (
 var ErrOpen = errors.New("breaker: circuit open")
 
 // OpenError is returned by Allow when the circuit refuses a call: it is open,
-// or half-open with its probe slot taken.
+// or half-open with all its probe slots taken.
 //
 // One *OpenError is allocated per open period (and per half-open probe) and
 // returned to every refused call of that period, so that failing fast
 // allocates nothing. It is shared: do not modify it.
 type OpenError struct {
 	// Until is when a call may next be admitted: when the circuit
-	// half-opens, or, while a half-open probe is in flight, that probe's
-	// deadline.
+	// half-opens, or, while half-open probes are in flight, the deadline
+	// of the one whose deadline comes first.
 	Until time.Time
 	// Generation is the generation of the state that refused the call.
 	Generation uint64

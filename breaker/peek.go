@@ -4,19 +4,24 @@ import "time"
 
 // Peek reports, without admitting a call, whether Allow would refuse one
 // now: it returns the shared *OpenError of an open period, or of a half-open
-// circuit whose probe is in flight, and nil otherwise. It lets a caller fail
-// fast before it builds anything (R18); a nil result is no admission, so the
-// caller still calls Allow.
+// circuit whose probe slots are all taken, and nil otherwise. It lets a
+// caller fail fast before it builds anything (R18); a nil result is no
+// admission, so the caller still calls Allow.
 func (b *Breaker) Peek() *OpenError {
-	p := b.cur.Load()
+	return b.peek(b.cur.Load())
+}
+
+// peek returns the refusal that period p gives a call now without any
+// transition, or nil. With the real clock it reads only the monotonic clock.
+func (b *Breaker) peek(p *period) *OpenError {
 	switch p.state {
 	case Open:
 		if b.before(p.until) {
 			return p.err
 		}
 	case HalfOpen:
-		if pr := p.probe.Load(); pr != nil && pr != sealed && b.before(pr.deadline) {
-			return &pr.err
+		if first, free, _, live := p.scan(); live && free < 0 && first != nil && b.before(first.deadline) {
+			return &first.err
 		}
 	}
 	return nil
