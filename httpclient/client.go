@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tempestsdk/tempest/breaker"
 )
 
 // Client is a resilient HTTP client: retries with jittered exponential
@@ -38,6 +40,7 @@ type Client struct {
 	totalTimeout   time.Duration
 	maxOrigins     int
 	idleExpiry     time.Duration
+	breaker        breaker.Settings // per origin; OnStateChange added per origin
 
 	rt           *transport
 	hc           *http.Client
@@ -80,6 +83,12 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	settings := cfg.breakerSettings()
+	if cfg.failureThreshold > 0 {
+		if _, err := breaker.New(settings); err != nil {
+			errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
+		}
+	}
 	for k, vs := range cfg.defaultHeaders {
 		if err := validHeader(k, vs); err != nil {
 			errs = append(errs, fmt.Errorf("%w: default header: %v", ErrInvalidConfig, err))
@@ -104,6 +113,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		attemptHeader:  cfg.attemptHeader,
 		totalTimeout:   cfg.totalTimeout,
 		maxOrigins:     max(cfg.maxOrigins, 1),
+		breaker:        settings,
 		idleExpiry:     cfg.idleExpiry,
 		closeCh:        make(chan struct{}),
 	}

@@ -28,6 +28,14 @@ type BreakerSnapshot struct {
 	// HalfOpensIn is how long until then, 0 when not open.
 	HalfOpensIn   time.Duration
 	ProbeInFlight bool
+	// ProbesInFlight counts the half-open probes under way (R45).
+	ProbesInFlight int
+	// Calls and Failures are the ratio mode's counts over its window
+	// (consecutive mode: Failures is ConsecutiveFailures).
+	Calls, Failures int
+	// Breaks counts consecutive failed probes, which lengthen breaks when
+	// MaxRecovery is set.
+	Breaks int
 }
 
 // Breakers returns a snapshot of every origin's breaker the client keeps,
@@ -52,6 +60,10 @@ func (s *originState) snapshot() BreakerSnapshot {
 		ConsecutiveFailures: sn.ConsecutiveFailures,
 		Until:               sn.Until,
 		ProbeInFlight:       sn.ProbeInFlight,
+		ProbesInFlight:      sn.ProbesInFlight,
+		Calls:               sn.Calls,
+		Failures:            sn.Failures,
+		Breaks:              sn.Breaks,
 	}
 	if !sn.Until.IsZero() {
 		bs.HalfOpensIn = max(time.Until(sn.Until), 0)

@@ -1,10 +1,13 @@
 package httpclient
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/tempestsdk/tempest/breaker"
 )
 
 // Defaults applied by New; DESIGN.md's table of defaults.
@@ -102,6 +105,7 @@ type config struct {
 	totalTimeout     time.Duration
 	maxOrigins       int
 	idleExpiry       time.Duration
+	breakerExtra     BreakerPolicy // the modes beyond consecutive failures (R45)
 	errs             []error
 }
 
@@ -141,6 +145,73 @@ func WithCircuitBreaker(failureThreshold int, recovery time.Duration) Option {
 			recovery = DefaultRecovery
 		}
 		c.failureThreshold, c.recovery = failureThreshold, recovery
+		c.breakerExtra = BreakerPolicy{}
+	}
+}
+
+// BreakerPolicy configures the per-origin breaker in full (R45); zero fields
+// take the defaults noted on each, and the zero BreakerPolicy is the breaker
+// of WithCircuitBreaker(5, 30*time.Second).
+type BreakerPolicy struct {
+	// Disabled turns the breaker off, as WithCircuitBreaker(0, 0) does.
+	Disabled bool
+	// FailureThreshold is the run of consecutive failures that opens the
+	// circuit, when FailureRatio is 0. Default 5. Negative is an error.
+	FailureThreshold int
+	// Recovery is how long the circuit stays open before it half-opens.
+	// Default 30s. Negative is an error.
+	Recovery time.Duration
+	// FailureRatio > 0 selects the ratio mode: the circuit opens when, over
+	// the last Window, at least MinimumThroughput outcomes were seen and the
+	// share of failures reached FailureRatio (0.5 is a good start). Above 1
+	// is an error.
+	FailureRatio float64
+	// MinimumThroughput: ratio mode only. Default 20.
+	MinimumThroughput int
+	// Window: ratio mode only. Default 10s.
+	Window time.Duration
+	// SlowCallThreshold > 0 counts an attempt whose response headers arrive
+	// later than it as a failure. Default 0, off.
+	SlowCallThreshold time.Duration
+	// MaxRecovery > Recovery lengthens repeated breaks, from the second
+	// consecutive failed probe, up to MaxRecovery. Default 0, off.
+	MaxRecovery time.Duration
+	// HalfOpenProbes is how many probes a half-open circuit admits at once;
+	// all must succeed to close it. Default 1.
+	HalfOpenProbes int
+}
+
+// WithBreakerPolicy sets the per-origin breaker in full: the ratio mode,
+// slow calls, growth of repeated breaks and several probes (R45). It replaces
+// what WithCircuitBreaker set, and the other way round: the last wins.
+func WithBreakerPolicy(p BreakerPolicy) Option {
+	return func(c *config) {
+		if p.Disabled {
+			c.failureThreshold, c.breakerExtra = 0, BreakerPolicy{}
+			return
+		}
+		if p.FailureThreshold < 0 || p.Recovery < 0 {
+			c.errs = append(c.errs, fmt.Errorf("%w: BreakerPolicy: negative FailureThreshold or Recovery", ErrInvalidConfig))
+			return
+		}
+		c.failureThreshold = cmp.Or(p.FailureThreshold, DefaultFailureThreshold)
+		c.recovery = cmp.Or(p.Recovery, DefaultRecovery)
+		c.breakerExtra = p
+	}
+}
+
+// breakerSettings is the breaker of one origin, as configured.
+func (c *config) breakerSettings() breaker.Settings {
+	x := c.breakerExtra
+	return breaker.Settings{
+		FailureThreshold:  c.failureThreshold,
+		Recovery:          c.recovery,
+		FailureRatio:      x.FailureRatio,
+		MinimumThroughput: x.MinimumThroughput,
+		Window:            x.Window,
+		SlowCall:          x.SlowCallThreshold,
+		MaxRecovery:       x.MaxRecovery,
+		HalfOpenProbes:    x.HalfOpenProbes,
 	}
 }
 

@@ -196,11 +196,9 @@ func (r *registry) newState(origin string) *originState {
 		s.budget = newBudget(c.budget)
 	}
 	if c.threshold > 0 {
-		br, err := breaker.New(breaker.Settings{
-			FailureThreshold: c.threshold,
-			Recovery:         c.recovery,
-			OnStateChange:    func(ch breaker.Change) { c.stateChange(origin, ch) },
-		})
+		settings := c.breaker
+		settings.OnStateChange = func(ch breaker.Change) { c.stateChange(origin, ch) }
+		br, err := breaker.New(settings)
 		if err == nil { // New validated both values already
 			s.br = br
 		}

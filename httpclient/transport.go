@@ -354,7 +354,7 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 		}
 	}
 	if h.st.br != nil {
-		ticket.Done(outcome)
+		ticket.DoneTimed(outcome, dur) // R45: a slow success may count as a failure
 	}
 	res := AttemptResult{Err: r.err, Duration: dur, Class: r.class, Outcome: outcome}
 	if resp != nil {
