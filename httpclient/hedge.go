@@ -69,6 +69,11 @@ func (h *hop) settled(r *attemptResult) bool {
 // outcome, or the last failure once every racer has failed. refused is the
 // breaker's refusal when not even the first racer was admitted.
 func (h *hop) hedged(n int) (res attemptResult, refused error) {
+	return h.onHeap().race(n)
+}
+
+// race is hedged on a hop that racers may keep.
+func (h *hop) race(n int) (res attemptResult, refused error) {
 	results := make(chan attemptResult, 1+h.hedge.MaxHedges)
 	var cancels []context.CancelCauseFunc
 	launch := func(k int) error {
@@ -115,6 +120,14 @@ func (h *hop) hedged(n int) (res attemptResult, refused error) {
 			}
 		}
 	}
+}
+
+// onHeap returns a copy of h that goroutines may keep, so that the hop of
+// the common, unhedged path stays on its caller's stack.
+func (h *hop) onHeap() *hop {
+	hh := new(hop)
+	*hh = *h
+	return hh
 }
 
 // abandon cancels the racers still running and, off the caller's path,

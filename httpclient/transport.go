@@ -65,41 +65,41 @@ type attemptResult struct {
 
 // RoundTrip implements http.RoundTripper. It never mutates req.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	h, err := t.newHop(req)
-	if err != nil {
+	var h hop // on the stack: the hot path allocates no hop
+	if err := t.initHop(&h, req); err != nil {
 		closeRequestBody(req)
 		return nil, err
 	}
 	return h.run()
 }
 
-func (t *transport) newHop(req *http.Request) (*hop, error) {
+func (t *transport) initHop(h *hop, req *http.Request) error {
 	c := t.c
 	ctx := req.Context()
 	if c.closed.Load() {
-		return nil, ErrClosed
+		return ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := validateRequest(req); err != nil {
-		return nil, err
+		return err
 	}
-	h := &hop{t: t, c: c, req: req, ctx: ctx, policy: c.retry, timeout: c.timeout, hedge: c.hedge}
+	*h = hop{t: t, c: c, req: req, ctx: ctx, policy: c.retry, timeout: c.timeout, hedge: c.hedge}
 	so := sendOptionsFrom(ctx)
 	if so != nil {
 		if so.retryErr != nil {
-			return nil, so.retryErr
+			return so.retryErr
 		}
 		if so.totalErr != nil {
-			return nil, so.totalErr
+			return so.totalErr
 		}
 		if so.retry != nil {
 			h.policy = *so.retry
 		}
 		if so.timeoutSet {
 			if so.timeout <= 0 {
-				return nil, fmt.Errorf("%w: Timeout(%v) must be positive; use NoTimeout", ErrInvalidRequest, so.timeout)
+				return fmt.Errorf("%w: Timeout(%v) must be positive; use NoTimeout", ErrInvalidRequest, so.timeout)
 			}
 			h.timeout = so.timeout
 		}
@@ -121,7 +121,7 @@ func (t *transport) newHop(req *http.Request) (*hop, error) {
 		h.a.Method = http.MethodGet
 	}
 	h.bound = probeBound(h.timeout, h.noTimeout, c.recovery)
-	return h, nil
+	return nil
 }
 
 // admit asks the breaker for one attempt.
