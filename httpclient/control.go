@@ -25,7 +25,7 @@ type BreakerSnapshot struct {
 	// Until is when an open circuit half-opens (or, half-open with a probe
 	// in flight, that probe's deadline); zero otherwise.
 	Until time.Time
-	// HalfOpensIn is how long until then, 0 when not open.
+	// HalfOpensIn is how long until Until, 0 when Until is zero.
 	HalfOpensIn   time.Duration
 	ProbeInFlight bool
 	// ProbesInFlight counts the half-open probes under way (R45).

@@ -25,7 +25,13 @@
 // The breaker opens after a run of consecutive failures (5xx other than 501
 // and 505, timeouts, transport errors); calls then fail at once with a
 // *CircuitOpenError (errors.Is(err, ErrCircuitOpen)) until the recovery time
-// passes, when exactly one probe is let through.
+// passes, when exactly one probe is let through (WithBreakerPolicy offers a
+// failure-ratio mode, slow calls, growing breaks and more probes).
+//
+// Beyond the seed: a per-origin retry budget (on by default) so retries
+// cannot multiply the load on a struggling upstream, an optional total
+// deadline, optional hedging of slow idempotent requests, an optional
+// attempt header, and operator controls (Breakers, Isolate, ResetBreaker).
 //
 // Every error is a *url.Error wrapping its cause, as net/http's client
 // returns, so errors.Is and errors.As reach ErrClosed, ErrAttemptTimeout,

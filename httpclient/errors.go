@@ -45,7 +45,7 @@ var ErrBodyTooLarge = errors.New("httpclient: response body too large")
 // one open period, so the fail-fast path does not allocate it.
 type CircuitOpenError struct {
 	Origin string    // normalised scheme://host:port of the open circuit
-	Until  time.Time // when the circuit half-opens
+	Until  time.Time // when the circuit half-opens (half-open with its probes out: when the first probe's bound ends)
 }
 
 func (e *CircuitOpenError) Error() string {

@@ -30,6 +30,7 @@ type matrixFault struct {
 	notSent   bool                    // the failure proves nothing was sent (R7, R38)
 	failure   bool                    // each attempt is a breaker failure (R17)
 	outcome   string                  // what the caller gets
+	short     bool                    // the fault needs the short attempt timeout
 	why       string                  // the rule behind it
 }
 
@@ -65,8 +66,8 @@ var matrixFaults = []matrixFault{
 	{name: "connection refused", refused: true, retryable: true, notSent: true, failure: true, outcome: "error: refused", why: "R6 transient; R7 a refused dial proves nothing was sent"},
 	{name: "reset before response", script: httpclienttest.Response{Fault: httpclienttest.ResetBeforeResponse}, retryable: true, failure: true, outcome: "error: reset", why: "R6 transient"},
 	{name: "reset mid-body", script: httpclienttest.Response{Body: []byte("0123456789"), Fault: httpclienttest.ResetMidBody, Header: closeConn}, outcome: "response 200, body: reset", why: "R17 a 200 is a success; body errors are the caller's"},
-	{name: "hang", script: httpclienttest.Response{Fault: httpclienttest.Hang}, retryable: true, failure: true, outcome: "error: attempt_timeout", why: "R6 attempt timeouts are transient (R15)"},
-	{name: "slow body", script: httpclienttest.Response{Body: []byte("01234567"), Fault: httpclienttest.SlowBody, BodyDelay: 100 * time.Millisecond, Header: closeConn}, outcome: "response 200, body: attempt_timeout", why: "R14 the attempt timeout covers the body"},
+	{name: "hang", short: true, script: httpclienttest.Response{Fault: httpclienttest.Hang}, retryable: true, failure: true, outcome: "error: attempt_timeout", why: "R6 attempt timeouts are transient (R15)"},
+	{name: "slow body", short: true, script: httpclienttest.Response{Body: []byte("01234567"), Fault: httpclienttest.SlowBody, BodyDelay: 100 * time.Millisecond, Header: closeConn}, outcome: "response 200, body: attempt_timeout", why: "R14 the attempt timeout covers the body"},
 	{name: "500", script: status(500), retryable: true, failure: true, outcome: "response 500", why: "R6 allow-listed status"},
 	{name: "502", script: status(502), retryable: true, failure: true, outcome: "response 502", why: "R6 allow-listed status"},
 	{name: "503", script: status(503), retryable: true, failure: true, outcome: "response 503", why: "R6 allow-listed status"},
@@ -106,7 +107,13 @@ func runCell(t *testing.T, f matrixFault, mc methodClass) cell {
 			got.failures++
 		}
 	}}
-	opts := []Option{WithRetryPolicy(matrixPolicy), WithTimeout(200 * time.Millisecond),
+	// A long attempt timeout unless the fault is about timeouts, so that a
+	// loaded machine's slow handshake is never mistaken for the fault.
+	timeout := 5 * time.Second
+	if f.short {
+		timeout = 200 * time.Millisecond
+	}
+	opts := []Option{WithRetryPolicy(matrixPolicy), WithTimeout(timeout),
 		WithCircuitBreaker(1000, time.Hour), WithRetryBudget(RetryBudget{Disabled: true}), WithHooks(hooks)}
 	var base string
 	switch {
@@ -211,8 +218,8 @@ const matrixHeader = `# Fault matrix
 
 What the client does with each fault of ` + "`httpclienttest`" + ` for each method class,
 measured over real loopback HTTP/1.1 by ` + "`TestFaultMatrix`" + ` with a scaled policy
-(3 attempts, 1 ms backoff, 500 ms BackoffMax, 200 ms attempt timeout, retry
-budget off). Deterministic values only; regenerate with
+(3 attempts, 1 ms backoff, 500 ms BackoffMax, retry budget off; attempt
+timeout 200 ms for the hang and the slow body, 5 s otherwise). Deterministic values only; regenerate with
 
     go test ./httpclient -run FaultMatrix -update
 

@@ -11,8 +11,8 @@ import (
 )
 
 // Hooks observe a client's work. Every field is optional. Hooks run outside
-// the client's locks, on the caller's goroutine (StateChange on the goroutine
-// whose outcome moved the breaker); a panicking hook is recovered and logged
+// the client's locks, on the caller's goroutine (see StateChange for its
+// own); a panicking hook is recovered and logged
 // and never breaks a call (R22). Payloads carry no query and no header value
 // (R28); a hook that needs the request ID reads it from ctx with
 // requestid.FromContext.
@@ -35,9 +35,11 @@ type Hooks struct {
 	Retry func(ctx context.Context, e RetryEvent)
 	// GiveUp runs when a hop ends with a retryable outcome without using all
 	// its attempts: Retry-After over the cap, a body too large to buffer, the
-	// caller's deadline, an open circuit, Close.
+	// caller's deadline, a spent retry budget, an open circuit, Close.
 	GiveUp func(ctx context.Context, e GiveUpEvent)
-	// StateChange runs after a breaker changes state.
+	// StateChange runs after a breaker changes state, in order, one call at
+	// a time, possibly on another goroutine than the one whose outcome
+	// caused the change (R37).
 	StateChange func(StateChange)
 }
 
@@ -78,7 +80,7 @@ type RetryEvent struct {
 // GiveUpEvent says why a hop stopped retrying early.
 type GiveUpEvent struct {
 	Attempt Attempt // the last attempt made
-	Reason  string  // "retry-after-over-cap", "body-too-large", "deadline", "circuit-open", "closed", "canceled"
+	Reason  string  // "retry-after-over-cap", "body-too-large", "deadline", "budget", "circuit-open", "closed", "canceled"
 }
 
 // StateChange is a breaker's change of state for one origin.

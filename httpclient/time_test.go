@@ -445,9 +445,13 @@ func TestTime_R21_OpenBetweenAttemptsReturnsLastOutcome(t *testing.T) {
 		srv, c := memUpstream(t, httpclienttest.Sequence{{Status: 503, Body: []byte("one")}, {Status: 502, Body: []byte("two")}},
 			WithCircuitBreaker(2, time.Minute), WithHooks(rec.hooks()),
 			WithRetryPolicy(RetryPolicy{MaxAttempts: 5, BackoffInitial: 10 * time.Millisecond}))
+		start := time.Now()
 		resp, err := c.Get(context.Background(), "/")
 		if err != nil {
 			t.Fatalf("R21: %v", err)
+		}
+		if time.Since(start) > 10*time.Millisecond {
+			t.Errorf("R53: returned after %v: it slept for an attempt the open circuit would refuse", time.Since(start))
 		}
 		if resp.StatusCode != 502 || readAll(t, resp) != "two" || srv.Hits() != 2 {
 			t.Errorf("status %d hits %d", resp.StatusCode, srv.Hits())

@@ -238,6 +238,14 @@ func (h *hop) run() (*http.Response, error) {
 			c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: "deadline"})
 			return lastResp, lastErr // R10: no sleeping in vain
 		}
+		// R53: a circuit that will still be open when the wait ends
+		// would refuse the next attempt; say so now instead of sleeping.
+		if h.st.br != nil {
+			if oe := h.st.br.Peek(); oe != nil && oe.Until.After(time.Now().Add(wait)) {
+				c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: "circuit-open"})
+				return lastResp, lastErr
+			}
+		}
 		// R46: checked before the wait, so no call sleeps for a retry it
 		// cannot make.
 		if !h.spend() {
