@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,10 +9,12 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
@@ -20,136 +23,262 @@ import (
 	"github.com/tempestsdk/tempest/requestid"
 )
 
-// phase is a stretch of the scenario, decided by the time since the start.
-type phase int
+// mode is the outbound client the service uses.
+type mode int
 
 const (
-	healthy phase = iota
-	outage
-	recovered
-	numPhases
+	modeTempest mode = iota // one shared httpclient.Client
+	modePlain               // http.Client with a timeout, no retries
+	modeNaive               // http.Client in a hand-rolled retry loop
 )
 
-var phaseNames = [numPhases]string{"healthy", "outage", "recovered"}
+var modeNames = [...]string{"tempest", "plain http.Client", "naive retry loop"}
 
-func (s settings) phaseAt(off time.Duration) phase {
-	switch {
-	case off < s.outageStart:
-		return healthy
-	case off < s.outageEnd:
-		return outage
-	}
-	return recovered
-}
+func (m mode) String() string { return modeNames[m] }
 
-// event is one line of the trace, at an offset from the start.
+// Outcome kinds of a call, as the service reports them to its caller in the
+// X-Demo-Outcome header.
+const (
+	outcomeOK         = "ok"
+	outcomeFastFail   = "circuit-open"
+	outcome5xx        = "upstream-5xx"
+	outcome429        = "upstream-429"
+	outcomeTimeout    = "timeout"
+	outcomeConnection = "connection"
+	outcomeOther      = "other"
+)
+
+// errorKinds are the failed outcomes, in the order reports list them.
+var errorKinds = []string{outcomeFastFail, outcome5xx, outcome429, outcomeTimeout, outcomeConnection, outcomeOther}
+
+const (
+	callIDHeader  = "X-Call-ID" // unique per outbound call: how the upstream spots a POST received twice
+	outcomeHeader = "X-Demo-Outcome"
+)
+
+// event is one line of a trace, at an offset from the start.
 type event struct {
 	at   time.Duration
-	src  string // "service", "client", "upstream"
+	src  string // "service", "client", "upstream", "breaker"
 	text string
 }
 
-// call is one call of the load generator to the service.
-type call struct {
-	id     string
-	at     time.Duration // when it was sent
-	status int           // 0 when the call failed without a response
+// callRecord is one call of the load generator to the service.
+type callRecord struct {
+	id         string // its request ID
+	method     string
+	keyed      bool          // a POST with an Idempotency-Key
+	start, end time.Duration // offsets from the start
+	status     int           // 0 when the call got no response
+	outcome    string
 }
 
-// demo holds the scenario's clock and everything the service, the hooks, the
-// upstream and the load generator record.
-type demo struct {
-	cfg   config
-	set   settings
-	start time.Time // never changes once newDemo returns
-	logs  *lineLog  // the service's log
+// hitRecord is one request the upstream received.
+type hitRecord struct {
+	hit     int // the upstream's hit number
+	at      time.Duration
+	id      string // X-Request-ID
+	callID  string
+	method  string
+	keyed   bool
+	outcome string // status or fault
+}
+
+// world is one run of a scenario: the scripted upstream, the service and its
+// outbound caller, the load generator, and everything they record. Every
+// field after mu is guarded by it.
+type world struct {
+	set     settings
+	mode    mode
+	start   time.Time // never changes once newWorld returns
+	logs    *lineLog  // the service's log
+	callSeq atomic.Int64
 
 	mu            sync.Mutex
-	calls         []call
-	hits          [numPhases]int
-	upstream      []event            // every upstream log line
-	upstreamIDs   []string           // the X-Request-ID of each, in step with upstream
-	clientTrace   map[string][]event // the client's hooks, per request ID
+	inbound       int
+	calls         []callRecord
+	hits          []hitRecord
+	attemptTimes  []time.Duration // when each attempt was admitted
 	attemptsPerID map[string]int
-	attempts      int
+	timeoutsPerID map[string]int     // attempts that ran out of the attempt timeout
+	clientTrace   map[string][]event // per request ID
 	retries       int
 	fastfails     int
-	admittedOpen  int
+	admittedOpen  int // attempts admitted while the circuit was open: must stay 0
+	strayHalfOpen int // attempts admitted half-open that were not the probe: must stay 0
 	giveUps       map[string]int
 	probes        map[uint64]int // probes admitted per half-open generation
 	breakerLog    []event        // state changes and probes
 	changes       []httpclient.StateChange
-	state         breaker.State // the breaker's latest state, from StateChange
-	missingIDs    int           // upstream hits without a demo request ID
-	echoMismatch  int           // service responses without the call's ID
+	state         breaker.State
+	got429        map[string]time.Time // request ID -> when its last attempt got a 429
+	raGaps        []time.Duration      // from a 429 to the same call's next attempt
+	limited       map[string]time.Time // the upstream's rate limiter: call ID -> end of its Retry-After
+	limitSeq      int
+	lastFast      time.Time // the slow upstream's last answer in time
+	earlyRetries  int       // hits that came back before their Retry-After ended
+	missingIDs    int       // upstream hits without a demo request ID
+	echoMismatch  int       // service responses without the call's ID
 }
 
-func newDemo(cfg config, set settings) *demo {
-	return &demo{
-		cfg:           cfg,
+func newWorld(set settings, m mode) *world {
+	return &world{
 		set:           set,
+		mode:          m,
 		start:         time.Now(),
 		logs:          &lineLog{},
-		clientTrace:   make(map[string][]event),
 		attemptsPerID: make(map[string]int),
+		timeoutsPerID: make(map[string]int),
+		clientTrace:   make(map[string][]event),
 		giveUps:       make(map[string]int),
 		probes:        make(map[uint64]int),
+		got429:        make(map[string]time.Time),
+		limited:       make(map[string]time.Time),
 	}
 }
 
-func (d *demo) since(t time.Time) time.Duration { return t.Sub(d.start) }
+func (w *world) since(t time.Time) time.Duration { return t.Sub(w.start) }
 
 // ---- the upstream -----------------------------------------------------------
 
-// upstreamScript answers by phase: 200 with a small JSON body, except during
-// the outage, when every third hit resets the connection and the others get
-// a 503.
-func (d *demo) upstreamScript(hit int, _ *http.Request) httpclienttest.Response {
-	if d.set.phaseAt(time.Since(d.start)) == outage {
+// upstreamScript answers by phase, decided by the time of the hit.
+func (w *world) upstreamScript(hit int, r *http.Request) httpclienttest.Response {
+	now := time.Now()
+	ph := w.set.phases[w.set.phaseAt(w.since(now))]
+	switch ph.kind {
+	case kindOutage:
 		if hit%3 == 0 {
 			return httpclienttest.Response{Fault: httpclienttest.ResetBeforeResponse}
 		}
 		return httpclienttest.Response{Status: http.StatusServiceUnavailable, Body: []byte("overloaded\n")}
+	case kindSlow:
+		// Slow under load: a few requests a second are answered in time,
+		// the rest after slowDelay.
+		w.mu.Lock()
+		fast := now.Sub(w.lastFast) >= time.Second/time.Duration(w.set.slowCapacity)
+		if fast {
+			w.lastFast = now
+		}
+		w.mu.Unlock()
+		if !fast {
+			resp := okResponse(hit, r)
+			resp.Delay = w.set.slowDelay
+			return resp
+		}
+	case kindRateLimited:
+		// A rate limiter that tells a call when to come back, and answers
+		// 429 again if it comes back earlier.
+		callID := r.Header.Get(callIDHeader)
+		w.mu.Lock()
+		until, seen := w.limited[callID]
+		limit := false
+		switch {
+		case seen && now.Before(until):
+			w.earlyRetries++
+			limit = true
+		case !seen:
+			// Decided per call, so that the same calls are limited
+			// whatever the client does.
+			n, err := strconv.Atoi(strings.TrimPrefix(callID, "call-"))
+			if err != nil {
+				w.limitSeq++
+				n = w.limitSeq
+			}
+			limit = n%w.set.limitEvery != 0
+		}
+		if limit {
+			w.limited[callID] = now.Add(time.Duration(w.set.retryAfter) * time.Second)
+		}
+		w.mu.Unlock()
+		if limit {
+			resp := httpclienttest.Status(http.StatusTooManyRequests, "Retry-After", strconv.Itoa(w.set.retryAfter))
+			resp.Body = []byte("slow down\n")
+			return resp
+		}
 	}
-	return httpclienttest.Response{
-		Status: http.StatusOK,
-		Header: http.Header{"Content-Type": {"application/json"}},
-		Body:   fmt.Appendf(nil, `{"symbol":"TMP","price":%d.%02d,"hit":%d}`, 100+hit%7, hit%100, hit),
+	return okResponse(hit, r)
+}
+
+func okResponse(hit int, r *http.Request) httpclienttest.Response {
+	resp := httpclienttest.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}}
+	if r.Method == http.MethodPost {
+		resp.Status = http.StatusCreated
+		resp.Body = fmt.Appendf(nil, `{"order":"accepted","call":%q}`, r.Header.Get(callIDHeader))
+	} else {
+		resp.Body = fmt.Appendf(nil, `{"symbol":"TMP","price":%d.%02d,"hit":%d}`, 100+hit%7, hit%100, hit)
+	}
+	return resp
+}
+
+// upstreamLog records each hit and keeps the upstream's log line for it.
+func (w *world) upstreamLog(r httpclienttest.Request) {
+	at := time.Since(w.start)
+	h := hitRecord{
+		hit:     r.Hit,
+		at:      at,
+		id:      r.Header.Get(requestid.HeaderName()),
+		callID:  r.Header.Get(callIDHeader),
+		method:  r.Method,
+		keyed:   r.Header.Get("Idempotency-Key") != "",
+		outcome: strconv.Itoa(r.Status),
+	}
+	if r.Fault != httpclienttest.None {
+		h.outcome = r.Fault.String()
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.hits = append(w.hits, h)
+	if !strings.HasPrefix(h.id, "demo-") {
+		w.missingIDs++
 	}
 }
 
-// upstreamLog keeps the upstream's log line for each hit.
-func (d *demo) upstreamLog(r httpclienttest.Request) {
-	at := time.Since(d.start)
-	id := r.Header.Get(requestid.HeaderName())
-	outcome := strconv.Itoa(r.Status)
-	if r.Fault != httpclienttest.None {
-		outcome = r.Fault.String()
+// upstreamLine is the upstream's log line for a hit (header values other
+// than the request ID are not logged, R28).
+func upstreamLine(h hitRecord) string {
+	path := "/quote?symbol=TMP"
+	if h.method == http.MethodPost {
+		path = "/orders"
 	}
-	line := fmt.Sprintf("hit=%d %s %s %s=%s -> %s", r.Hit, r.Method, r.Path, requestid.HeaderName(), id, outcome)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.hits[d.set.phaseAt(at)]++
-	d.upstream = append(d.upstream, event{at: at, src: "upstream", text: line})
-	d.upstreamIDs = append(d.upstreamIDs, id)
-	if !strings.HasPrefix(id, "demo-") {
-		d.missingIDs++
+	key := ""
+	if h.method == http.MethodPost {
+		key = " idempotency-key=no"
+		if h.keyed {
+			key = " idempotency-key=yes"
+		}
 	}
+	return fmt.Sprintf("hit=%d %s %s %s=%s %s=%s%s -> %s",
+		h.hit, h.method, path, requestid.HeaderName(), h.id, callIDHeader, h.callID, key, h.outcome)
 }
 
 // ---- the service ------------------------------------------------------------
 
-type quote struct {
-	Symbol string  `json:"symbol"`
-	Price  float64 `json:"price"`
-	Hit    int     `json:"hit"`
+// outbound is what the service asks of the upstream for one inbound call.
+type outbound struct {
+	method string
+	callID string // unique per inbound call; not an idempotency key
+	key    string // Idempotency-Key, "" for none
 }
 
-// service is the demo's HTTP service: GET /quote asks the upstream through
-// the one shared client and answers 200, 503 when the circuit is open, or
-// 502. Its log records carry request_id through requestid.NewHandler.
-func (d *demo) service(client *httpclient.Client) http.Handler {
-	text := slog.NewTextHandler(d.logs, &slog.HandlerOptions{
+type order struct {
+	Call   string `json:"call"`
+	Symbol string `json:"symbol"`
+	Qty    int    `json:"qty"`
+}
+
+// caller is the service's way to the upstream: it returns the final status,
+// or the error of a call that got no response.
+type caller interface {
+	do(ctx context.Context, o outbound) (status int, err error)
+}
+
+// service is the demo's HTTP service: GET /quote and POST /orders each make
+// one call to the upstream through the caller. It answers 200 (201), 503
+// with Retry-After when the circuit is open, 504 on a timeout and 502 for
+// the other failures, and names the outcome in X-Demo-Outcome. Its log
+// records carry request_id through requestid.NewHandler.
+func (w *world) service(c caller) http.Handler {
+	text := slog.NewTextHandler(w.logs, &slog.HandlerOptions{
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.TimeKey && len(groups) == 0 {
 				return slog.Attr{} // the trace prints its own offsets
@@ -160,46 +289,215 @@ func (d *demo) service(client *httpclient.Client) http.Handler {
 	// The group shows R27: request_id stays a top-level attribute.
 	log := slog.New(requestid.NewHandler(text)).WithGroup("http")
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /quote", func(w http.ResponseWriter, r *http.Request) {
+	handle := func(rw http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
+		w.mu.Lock()
+		w.inbound++
+		w.mu.Unlock()
 		log.InfoContext(ctx, "inbound request", "method", r.Method, "path", r.URL.Path)
-		q, err := httpclient.Decode[quote](client.Get(ctx, "/quote", httpclient.Query("symbol", "TMP")))
-		status := http.StatusOK
-		var coe *httpclient.CircuitOpenError
-		switch {
-		case err == nil:
-			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(q)
-		case errors.Is(err, httpclient.ErrCircuitOpen):
-			d.mu.Lock()
-			d.fastfails++
-			d.mu.Unlock()
-			status = http.StatusServiceUnavailable
+		o := outbound{method: r.Method, callID: fmt.Sprintf("call-%06d", w.callSeq.Add(1))}
+		if r.Method == http.MethodPost {
+			o.key = r.Header.Get("Idempotency-Key")
+			_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<10))
+		}
+		status, err := c.do(ctx, o)
+		outcome := classify(status, err)
+		rw.Header().Set(outcomeHeader, outcome)
+		code := http.StatusBadGateway
+		switch outcome {
+		case outcomeOK:
+			code = status
+			rw.Header().Set("Content-Type", "application/json")
+			rw.WriteHeader(code)
+			fmt.Fprintf(rw, "{%q:%q}\n", "result", "ok")
+		case outcomeFastFail:
+			w.mu.Lock()
+			w.fastfails++
+			w.mu.Unlock()
+			code = http.StatusServiceUnavailable
+			var coe *httpclient.CircuitOpenError
 			if errors.As(err, &coe) {
 				secs := int(math.Ceil(time.Until(coe.Until).Seconds()))
-				w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+				rw.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 			}
-			http.Error(w, "quotes unavailable: upstream circuit open", status)
+			http.Error(rw, "upstream circuit open: failing fast", code)
+		case outcomeTimeout:
+			code = http.StatusGatewayTimeout
+			http.Error(rw, "upstream timed out", code)
 		default:
-			status = http.StatusBadGateway
-			http.Error(w, "quotes unavailable: upstream failed", status)
+			http.Error(rw, "upstream failed", code)
 		}
-		log.InfoContext(ctx, "request done", "status", status, "cause", cause(err))
-	})
+		log.InfoContext(ctx, "request done", "status", code, "outcome", outcome, "cause", cause(status, err))
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /quote", handle)
+	mux.HandleFunc("POST /orders", handle)
 	return requestid.Middleware(mux)
 }
 
-// cause names a call's failure for the service's log.
-func cause(err error) string {
-	var se *httpclient.StatusError
+// classify names the outcome of an outbound call.
+func classify(status int, err error) string {
+	var ne net.Error
 	switch {
+	case err == nil && status >= 200 && status < 300:
+		return outcomeOK
+	case err == nil && status == http.StatusTooManyRequests:
+		return outcome429
+	case err == nil && status >= 500:
+		return outcome5xx
 	case err == nil:
-		return "none"
-	case errors.As(err, &se):
-		return "upstream status " + strconv.Itoa(se.StatusCode)
+		return outcomeOther
+	case errors.Is(err, httpclient.ErrCircuitOpen):
+		return outcomeFastFail
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return outcomeTimeout
+	case errors.Is(err, context.Canceled):
+		return outcomeOther
 	}
-	return httpclient.ErrorClass(err)
+	return outcomeConnection
+}
+
+// cause names a call's failure for the service's log.
+func cause(status int, err error) string {
+	if err != nil {
+		return httpclient.ErrorClass(err)
+	}
+	if status >= 300 {
+		return "upstream status " + strconv.Itoa(status)
+	}
+	return "none"
+}
+
+// tempestCaller calls the upstream through one shared httpclient.Client,
+// which propagates the request ID itself.
+type tempestCaller struct{ c *httpclient.Client }
+
+func (t tempestCaller) do(ctx context.Context, o outbound) (int, error) {
+	var err error
+	status := http.StatusOK
+	if o.method == http.MethodPost {
+		opts := []httpclient.RequestOption{
+			httpclient.JSON(order{Call: o.callID, Symbol: "TMP", Qty: 1}),
+			httpclient.Header(callIDHeader, o.callID),
+		}
+		if o.key != "" {
+			opts = append(opts, httpclient.Header("Idempotency-Key", o.key))
+		}
+		status = http.StatusCreated
+		_, err = httpclient.Decode[struct{ Order string }](t.c.Post(ctx, "/orders", opts...))
+	} else {
+		_, err = httpclient.Decode[struct{ Price float64 }](t.c.Get(ctx, "/quote",
+			httpclient.Query("symbol", "TMP"), httpclient.Header(callIDHeader, o.callID)))
+	}
+	var se *httpclient.StatusError
+	if errors.As(err, &se) {
+		return se.StatusCode, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return status, nil
+}
+
+// loopCaller is the hand-rolled code this library replaces: an http.Client
+// with a timeout, and with tries > 1 a loop that retries every method on any
+// error or 5xx after a fixed sleep. It sets the request ID header by hand.
+type loopCaller struct {
+	w     *world
+	hc    *http.Client
+	base  string
+	tries int
+	sleep time.Duration
+}
+
+func (l loopCaller) do(ctx context.Context, o outbound) (int, error) {
+	var body []byte
+	if o.method == http.MethodPost {
+		body, _ = json.Marshal(order{Call: o.callID, Symbol: "TMP", Qty: 1})
+	}
+	for try := 1; ; try++ {
+		status, err := l.once(ctx, o, body, try)
+		if err == nil && status < 500 {
+			return status, nil
+		}
+		if try >= l.tries || ctx.Err() != nil {
+			return status, err
+		}
+		t := time.NewTimer(l.sleep)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return status, err
+		case <-t.C:
+		}
+	}
+}
+
+func (l loopCaller) once(ctx context.Context, o outbound, body []byte, try int) (int, error) {
+	path := "/quote?symbol=TMP"
+	if o.method == http.MethodPost {
+		path = "/orders"
+	}
+	req, err := http.NewRequestWithContext(ctx, o.method, l.base+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	if id, ok := requestid.FromContext(ctx); ok {
+		req.Header.Set(requestid.HeaderName(), id)
+	}
+	req.Header.Set(callIDHeader, o.callID)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if o.key != "" {
+		req.Header.Set("Idempotency-Key", o.key)
+	}
+	l.w.noteAttempt(ctx, try)
+	start := time.Now()
+	resp, err := l.hc.Do(req)
+	result := ""
+	status := 0
+	if err != nil {
+		result = httpclient.ErrorClass(err)
+		if classify(0, err) == outcomeTimeout {
+			l.w.noteTimeout(ctx)
+		}
+	} else {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		status = resp.StatusCode
+		result = strconv.Itoa(status)
+	}
+	l.w.traceClient(ctx, fmt.Sprintf("attempt %d/%d -> %s, %v", try, l.tries, result, fmtDur(time.Since(start))))
+	return status, err
+}
+
+// noteAttempt counts an attempt of the plain or naive caller.
+func (w *world) noteAttempt(ctx context.Context, try int) {
+	id, _ := requestid.FromContext(ctx)
+	at := time.Since(w.start)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if try > 1 {
+		w.retries++
+	}
+	w.attemptTimes = append(w.attemptTimes, at)
+	w.attemptsPerID[id]++
+}
+
+func (w *world) noteTimeout(ctx context.Context) {
+	id, _ := requestid.FromContext(ctx)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.timeoutsPerID[id]++
+}
+
+func (w *world) traceClient(ctx context.Context, text string) {
+	id, _ := requestid.FromContext(ctx)
+	at := time.Since(w.start)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.clientTrace[id] = append(w.clientTrace[id], event{at: at, src: "client", text: text})
 }
 
 // lineLog is an in-memory log: slog's text handler writes each record with
@@ -224,16 +522,44 @@ func (l *lineLog) Write(p []byte) (int, error) {
 
 // ---- the client's hooks -----------------------------------------------------
 
-func (d *demo) hooks() httpclient.Hooks {
+// The hooks count from what the client itself reports: the breaker state and
+// generation decided at each attempt's admission (R21), so that what was
+// admitted while open, and the probes of each half-open period, are counted
+// without racing the breaker.
+func (w *world) hooks() httpclient.Hooks {
 	return httpclient.Hooks{
-		AttemptDone: d.attemptDone,
-		Retry:       d.retry,
-		GiveUp:      d.giveUp,
-		StateChange: d.stateChange,
+		AttemptStart: w.attemptStart,
+		AttemptDone:  w.attemptDone,
+		Retry:        w.retry,
+		GiveUp:       w.giveUp,
+		StateChange:  w.stateChange,
 	}
 }
 
-func (d *demo) attemptDone(ctx context.Context, a httpclient.Attempt, r httpclient.AttemptResult) {
+func (w *world) attemptStart(ctx context.Context, _ *http.Request, a httpclient.Attempt) context.Context {
+	now := time.Now()
+	id, _ := requestid.FromContext(ctx)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.attemptTimes = append(w.attemptTimes, w.since(now))
+	w.attemptsPerID[id]++
+	switch {
+	case a.Breaker == breaker.Open:
+		w.admittedOpen++ // R18, R21: must never happen
+	case a.Breaker == breaker.HalfOpen && !a.Probe:
+		w.strayHalfOpen++ // R19: must never happen
+	}
+	if a.Probe {
+		w.probes[a.Generation]++
+	}
+	if t, ok := w.got429[id]; ok && a.N > 1 {
+		w.raGaps = append(w.raGaps, now.Sub(t))
+		delete(w.got429, id)
+	}
+	return ctx
+}
+
+func (w *world) attemptDone(ctx context.Context, a httpclient.Attempt, r httpclient.AttemptResult) {
 	now := time.Now()
 	id, _ := requestid.FromContext(ctx) // the attempt's context carries the caller's ID
 	result := r.Class
@@ -245,36 +571,42 @@ func (d *demo) attemptDone(ctx context.Context, a httpclient.Attempt, r httpclie
 		probe = " as the probe"
 	}
 	line := fmt.Sprintf("attempt %d/%d request_id=%s admitted %s%s (generation %d) -> %s, breaker %s, %v",
-		a.N, a.Max, id, a.Breaker, probe, a.Generation, result, r.Outcome, r.Duration.Round(100*time.Microsecond))
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.attempts++
-	d.attemptsPerID[id]++
-	if a.Breaker == breaker.Open {
-		d.admittedOpen++ // R18, R21: must never happen
+		a.N, a.Max, id, a.Breaker, probe, a.Generation, result, r.Outcome, fmtDur(r.Duration))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if errors.Is(r.Err, httpclient.ErrAttemptTimeout) {
+		w.timeoutsPerID[id]++
+	}
+	if r.Status == http.StatusTooManyRequests {
+		w.got429[id] = now
+	} else {
+		delete(w.got429, id)
 	}
 	if a.Probe {
-		d.probes[a.Generation]++
-		d.breakerLog = append(d.breakerLog, event{
-			at: d.since(now.Add(-r.Duration)), src: "client",
+		w.breakerLog = append(w.breakerLog, event{
+			at: w.since(now.Add(-r.Duration)), src: "client",
 			text: fmt.Sprintf("probe request_id=%s (generation %d) -> %s", id, a.Generation, result),
 		})
 	}
-	d.clientTrace[id] = append(d.clientTrace[id], event{at: d.since(now), src: "client", text: line})
+	w.clientTrace[id] = append(w.clientTrace[id], event{at: w.since(now), src: "client", text: line})
 }
 
-func (d *demo) retry(ctx context.Context, e httpclient.RetryEvent) {
+func (w *world) retry(ctx context.Context, e httpclient.RetryEvent) {
 	now := time.Now()
 	id, _ := requestid.FromContext(ctx)
-	line := fmt.Sprintf("retry request_id=%s after attempt %d (%s): waiting %v",
-		id, e.Attempt.N, e.Reason, e.Wait.Round(time.Millisecond))
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.retries++
-	d.clientTrace[id] = append(d.clientTrace[id], event{at: d.since(now), src: "client", text: line})
+	from := "backoff"
+	if e.RetryAfter {
+		from = "Retry-After"
+	}
+	line := fmt.Sprintf("retry request_id=%s after attempt %d (%s): waiting %v (%s)",
+		id, e.Attempt.N, e.Reason, fmtDur(e.Wait), from)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.retries++
+	w.clientTrace[id] = append(w.clientTrace[id], event{at: w.since(now), src: "client", text: line})
 }
 
-func (d *demo) giveUp(ctx context.Context, e httpclient.GiveUpEvent) {
+func (w *world) giveUp(ctx context.Context, e httpclient.GiveUpEvent) {
 	now := time.Now()
 	id, _ := requestid.FromContext(ctx)
 	line := fmt.Sprintf("gave up request_id=%s after attempt %d: %s (the call returns that attempt's outcome)",
@@ -283,33 +615,45 @@ func (d *demo) giveUp(ctx context.Context, e httpclient.GiveUpEvent) {
 		line = fmt.Sprintf("gave up request_id=%s: attempt %d refused, circuit open (the call returns attempt %d's outcome)",
 			id, e.Attempt.N+1, e.Attempt.N)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.giveUps[e.Reason]++
-	d.clientTrace[id] = append(d.clientTrace[id], event{at: d.since(now), src: "client", text: line})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.giveUps[e.Reason]++
+	w.clientTrace[id] = append(w.clientTrace[id], event{at: w.since(now), src: "client", text: line})
 }
 
-func (d *demo) stateChange(sc httpclient.StateChange) {
-	text := fmt.Sprintf("%s -> %s (generation %d)", sc.From, sc.To, sc.Generation)
+func (w *world) stateChange(sc httpclient.StateChange) {
+	text := fmt.Sprintf("%s -> %s (generation %d, %s)", sc.From, sc.To, sc.Generation, sc.Cause)
 	if sc.To == breaker.Open {
-		text = fmt.Sprintf("%s -> %s (generation %d; half-opens at t=%s)",
-			sc.From, sc.To, sc.Generation, offset(d.since(sc.Until)))
+		text = fmt.Sprintf("%s -> %s (generation %d, %s; half-opens at t=%s)",
+			sc.From, sc.To, sc.Generation, sc.Cause, offset(w.since(sc.Until)))
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.changes = append(d.changes, sc)
-	d.state = sc.To
-	d.breakerLog = append(d.breakerLog, event{at: d.since(sc.At), src: "breaker", text: text})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.changes = append(w.changes, sc)
+	w.state = sc.To
+	w.breakerLog = append(w.breakerLog, event{at: w.since(sc.At), src: "breaker", text: text})
 }
 
 // ---- the load generator -----------------------------------------------------
 
+// callKind decides call n's request: 1 in 4 is a POST without an
+// Idempotency-Key, 1 in 8 a POST with one, the rest GETs.
+func callKind(n int) (method string, keyed bool) {
+	switch {
+	case n%4 == 1:
+		return http.MethodPost, false
+	case n%8 == 3:
+		return http.MethodPost, true
+	}
+	return http.MethodGet, false
+}
+
 // load sends calls to the service at the configured rate until the scenario
 // ends or ctx does, then waits for the calls in flight.
-func (d *demo) load(ctx context.Context, serviceURL string, hc *http.Client) {
-	ticker := time.NewTicker(time.Second / time.Duration(d.cfg.rate))
+func (w *world) load(ctx context.Context, serviceURL string, hc *http.Client) {
+	ticker := time.NewTicker(time.Second / time.Duration(w.set.rate))
 	defer ticker.Stop()
-	end := time.NewTimer(time.Until(d.start.Add(d.set.duration)))
+	end := time.NewTimer(time.Until(w.start.Add(w.set.duration)))
 	defer end.Stop()
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -320,31 +664,43 @@ func (d *demo) load(ctx context.Context, serviceURL string, hc *http.Client) {
 		case <-end.C:
 			return
 		case <-ticker.C:
-			id := fmt.Sprintf("demo-%06d", n)
-			wg.Go(func() { d.call(ctx, hc, serviceURL, id) })
+			wg.Go(func() { w.call(ctx, hc, serviceURL, n) })
 		}
 	}
 }
 
-func (d *demo) call(ctx context.Context, hc *http.Client, serviceURL, id string) {
-	c := call{id: id, at: time.Since(d.start)}
+func (w *world) call(ctx context.Context, hc *http.Client, serviceURL string, n int) {
+	method, keyed := callKind(n)
+	c := callRecord{id: fmt.Sprintf("demo-%06d", n), method: method, keyed: keyed, start: time.Since(w.start)}
 	echoed := true
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, serviceURL+"/quote", nil)
+	url, body := serviceURL+"/quote", io.Reader(nil)
+	if method == http.MethodPost {
+		url, body = serviceURL+"/orders", strings.NewReader(`{"symbol":"TMP","qty":1}`)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err == nil {
-		req.Header.Set(requestid.Header, id)
+		req.Header.Set(requestid.Header, c.id)
+		if keyed {
+			req.Header.Set("Idempotency-Key", fmt.Sprintf("order-%06d", n))
+		}
 		var resp *http.Response
 		resp, err = hc.Do(req)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 			c.status = resp.StatusCode
-			echoed = resp.Header.Get(requestid.Header) == id // R26
+			c.outcome = resp.Header.Get(outcomeHeader)
+			echoed = resp.Header.Get(requestid.Header) == c.id // R26
 		}
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.calls = append(d.calls, c)
+	if c.outcome == "" {
+		c.outcome = outcomeOther
+	}
+	c.end = time.Since(w.start)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calls = append(w.calls, c)
 	if !echoed {
-		d.echoMismatch++
+		w.echoMismatch++
 	}
 }

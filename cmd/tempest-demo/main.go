@@ -1,23 +1,35 @@
-// Command tempest-demo shows the Tempest HTTP client at work, on loopback
-// only: a local upstream that fails for a while, a service that calls it
-// through one shared httpclient.Client under requestid.Middleware, and a load
-// generator that sends it traffic through a healthy phase, an outage and a
-// recovery.
+// Command tempest-demo shows the Tempest HTTP client at work, with real HTTP
+// on loopback only. One process starts a scripted upstream (httpclienttest)
+// that goes through phases: healthy; a hard outage of 503s and connection
+// resets; a slow period where attempts time out; a rate-limited period of
+// 429s with Retry-After; recovery. A service (net/http +
+// requestid.Middleware) calls it through one shared httpclient.Client, and a
+// load generator sends the service GETs and POSTs at a fixed rate.
 //
-// It prints the scaled settings it uses, what each phase looked like, the
-// breaker's state changes, one request traced by its X-Request-ID from the
-// service's inbound log line through every outbound attempt to the upstream's
-// log, and a last line
+// It prints the scaled settings it uses (the library's defaults differ),
+// then, on a terminal, a live view redrawn each second (plain lines when
+// stdout is not a terminal), and at the end a table per phase, the
+// breaker's state changes and probes, one request traced by its
+// X-Request-ID from the service's log line through every outbound attempt
+// to the upstream's log, what the measured traffic shows, and a last line
 //
-//	summary: calls=N attempts=N fastfails=N admitted_while_open=0 recovered=true
+//	summary: calls=N attempts=N fastfails=N admitted_while_open=0 recovered=true ...
 //
-// It exits with status 1 when the client misbehaved: an attempt admitted
-// while the circuit was open, more than one probe in a half-open period, no
-// fast-fail during the outage, a request ID lost on the way, or no recovery.
+// It exits with status 1 when the client misbehaved, as counted from its
+// hooks' events, which carry the breaker state and generation decided at
+// admission (R21): an attempt admitted while the circuit was open, more than
+// one probe in a half-open period, no fast-fail during the outage, a retry
+// sooner than Retry-After, a POST without an Idempotency-Key received twice,
+// a request ID lost on the way, or no recovery.
 //
 // Usage:
 //
-//	go run ./cmd/tempest-demo [-duration 10s] [-rate 40] [-quiet]
+//	go run ./cmd/tempest-demo [-duration 14s] [-rate 40] [-scenario default] [-svg FILE] [-compare] [-quiet]
+//
+// -svg writes a timeline chart (success rate, attempts per second, breaker
+// state as coloured bands) that a browser opens. -compare runs the scenario
+// with a plain http.Client, a naive retry loop and Tempest, and prints them
+// side by side.
 package main
 
 import (
@@ -25,6 +37,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -32,7 +45,11 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout)
+	var stdout io.Writer = os.Stdout
+	if isTerminal(os.Stdout) {
+		stdout = terminal{os.Stdout}
+	}
+	err := run(ctx, os.Args[1:], stdout)
 	stop()
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -41,4 +58,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "tempest-demo:", err)
 		os.Exit(1)
 	}
+}
+
+// isTerminal reports whether f is a character device: a terminal, not a
+// pipe or a file.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

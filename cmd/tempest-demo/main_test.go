@@ -5,65 +5,157 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
 	"github.com/tempestsdk/tempest/httpclient"
+	"github.com/tempestsdk/tempest/httpclienttest"
+	"github.com/tempestsdk/tempest/requestid"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-var summaryRE = regexp.MustCompile(`^summary: calls=\d+ attempts=\d+ fastfails=[1-9]\d* admitted_while_open=0 recovered=true$`)
+var summaryRE = regexp.MustCompile(`^summary: calls=\d+ attempts=\d+ fastfails=[1-9]\d* admitted_while_open=0 recovered=true` +
+	` retry_after_honoured=true probes_max_per_halfopen=1 unkeyed_post_duplicates=0$`)
 
-// TestRunShortScenario runs a 4s scenario over real loopback: the circuit
-// must open during the outage and fail calls fast (R18), admit one probe at a
-// time and never an attempt while open (R19, R21), close again after the
-// outage, and carry one request ID from the inbound log line through the
-// client's attempts to the upstream (R25-R27).
-func TestRunShortScenario(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+// runDemo runs the demo with args and returns its output and error.
+func runDemo(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var buf bytes.Buffer
 	start := time.Now()
-	err := run(ctx, []string{"-duration=4s", "-rate=40"}, &buf)
-	out := buf.String()
-	t.Logf("run took %v; output:\n%s", time.Since(start).Round(time.Millisecond), out)
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	err := run(ctx, args, &buf)
+	t.Logf("run %q took %v", args, time.Since(start).Round(time.Millisecond))
+	return buf.String(), err
+}
 
+func lastLine(out string) string {
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-	if last := lines[len(lines)-1]; !summaryRE.MatchString(last) {
+	return lines[len(lines)-1]
+}
+
+// TestRunShortScenario runs the default scenario for 5s over real loopback,
+// on the plain (not a terminal) path. The circuit must fail calls fast during
+// the outage (R18), admit one probe per half-open period and nothing while
+// open (R19, R21, counted from the hooks), honour Retry-After in the
+// rate-limited phase (R9), never send an unkeyed POST twice (R7), close again,
+// and carry one request ID from the inbound log line through the client's
+// attempts to the upstream (R25-R27).
+func TestRunShortScenario(t *testing.T) {
+	t.Parallel()
+	out, err := runDemo(t, "-duration=5s", "-rate=40")
+	if err != nil {
+		t.Fatalf("run: %v\noutput:\n%s", err, out)
+	}
+	t.Logf("output:\n%s", out)
+	if last := lastLine(out); !summaryRE.MatchString(last) {
 		t.Errorf("last line %q does not match %v", last, summaryRE)
 	}
-	for _, want := range []string{"closed -> open", "open -> half-open", "half-open -> closed", " probe request_id="} {
+	if strings.Contains(out, "\x1b[") {
+		t.Errorf("the plain path printed ANSI escapes")
+	}
+	for _, want := range []string{
+		"phase 2/5 outage begins", "phase 5/5 recovered begins", "traffic over;", // plain progress lines
+		"closed -> open", "open -> half-open", "half-open -> closed", " probe request_id=",
+		"the upstream asks for 1s", "per phase (",
+	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
-
-	m := regexp.MustCompile(`trace of request (demo-\d{6}) \(an outage call with [2-9] attempts\)`).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("no traced outage call with several attempts in the output")
-	}
-	id := m[1]
-	checks := map[string]*regexp.Regexp{
-		"service inbound line": regexp.MustCompile(`service +level=INFO msg="inbound request" request_id=` + id + ` `),
-		"client attempt line":  regexp.MustCompile(`client +attempt 1/3 request_id=` + id + ` `),
-		"upstream line":        regexp.MustCompile(`upstream +hit=\d+ GET /quote\?symbol=TMP X-Request-ID=` + id + ` `),
-	}
-	for what, re := range checks {
+	for _, re := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^  ok   outage: [1-9]\d* of \d+ calls failed fast`),
+		regexp.MustCompile(`(?m)^  ok   Retry-After honoured: [1-9]\d* retries after a 429 with Retry-After: 1, the shortest 1\.\d\ds later; the upstream saw 0 come back early$`),
+		regexp.MustCompile(`(?m)^  ok   POSTs without an Idempotency-Key never retried: [1-9]\d* sent, 0 received twice`),
+		regexp.MustCompile(`(?m)^  ok   one probe per half-open period: half-open periods=[1-9]\d*, most probes in one=1; attempts admitted while open=0$`),
+		regexp.MustCompile(`(?m)^  ok   full recovery: breaker closed`),
+	} {
 		if !re.MatchString(out) {
-			t.Errorf("the traced ID %s is missing from the %s (%v)", id, what, re)
+			t.Errorf("output lacks a line matching %v", re)
+		}
+	}
+	if strings.Contains(out, "FAIL") || strings.Contains(out, "problem:") {
+		t.Errorf("output reports a problem")
+	}
+
+	m := regexp.MustCompile(`trace of request (demo-\d{6}) \(`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no traced call in the output")
+	}
+	id := regexp.QuoteMeta(m[1])
+	for what, re := range map[string]*regexp.Regexp{
+		"service inbound line": regexp.MustCompile(`service +level=INFO msg="inbound request" request_id=` + id + ` `),
+		"client attempt line":  regexp.MustCompile(`client +attempt 1/3 request_id=` + id + ` admitted `),
+		"upstream line":        regexp.MustCompile(`upstream +hit=\d+ (GET|POST) \S+ X-Request-ID=` + id + ` X-Call-ID=call-\d+`),
+		"service done line":    regexp.MustCompile(`service +level=INFO msg="request done" request_id=` + id + ` `),
+	} {
+		if !re.MatchString(out) {
+			t.Errorf("the traced ID %s is missing from the %s (%v)", m[1], what, re)
+		}
+	}
+	// The traced call of the default scenario is one that waited out a
+	// Retry-After: its wait shows in the trace, and the next attempt
+	// follows it a second later.
+	if strings.Contains(out, "Retry-After waited out") {
+		re := regexp.MustCompile(`client +retry request_id=` + id + ` after attempt \d \(429\): waiting 1\.00s \(Retry-After\)`)
+		if !re.MatchString(out) {
+			t.Errorf("the traced call's Retry-After wait is missing (%v)", re)
 		}
 	}
 }
 
+// TestCompare runs -compare briefly: three columns, the naive loop receives
+// unkeyed POSTs twice and tempest never does (R7), and tempest sends the
+// upstream fewer requests during the outage than the naive loop (R18).
+func TestCompare(t *testing.T) {
+	t.Parallel()
+	out, err := runDemo(t, "-compare", "-duration=4s", "-quiet")
+	if err != nil {
+		t.Fatalf("run: %v\noutput:\n%s", err, out)
+	}
+	t.Logf("output:\n%s", out)
+	header := regexp.MustCompile(`(?m)^ +plain http\.Client +naive retry loop +tempest$`)
+	if !header.MatchString(out) {
+		t.Fatalf("no header with the three columns (%v)", header)
+	}
+	cells := func(label, cell string) [3]int {
+		t.Helper()
+		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(label) + ` +` + cell + ` +` + cell + ` +` + cell + `$`)
+		m := re.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no row %v", re)
+		}
+		var v [3]int
+		for i := range v {
+			v[i], _ = strconv.Atoi(m[i+1])
+		}
+		return v
+	}
+	dup := cells("unkeyed POSTs received twice / received", `(\d+) / \d+`)
+	if dup[1] == 0 {
+		t.Errorf("the naive loop received no unkeyed POST twice; want some")
+	}
+	if dup[0] != 0 || dup[2] != 0 {
+		t.Errorf("unkeyed POSTs received twice: plain %d, tempest %d; want 0 and 0", dup[0], dup[2])
+	}
+	hits := cells("upstream hits during outage (per call)", `(\d+) \([\d.-]+\)`)
+	if hits[2] >= hits[1] {
+		t.Errorf("upstream hits during the outage: tempest %d, naive %d; want tempest lower", hits[2], hits[1])
+	}
+	if last := lastLine(out); !strings.HasPrefix(last, "summary: ") || !strings.Contains(last, " recovered=true") {
+		t.Errorf("last line %q, want tempest's summary with recovered=true", last)
+	}
+}
+
 func TestRunBadFlags(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"-nope"},
 		{"-duration=soon"},
@@ -72,6 +164,10 @@ func TestRunBadFlags(t *testing.T) {
 		{"-rate=0"},
 		{"-rate=-5"},
 		{"-rate=1000000"},
+		{"-scenario=meltdown"},
+		{"-scenario="},
+		{"-svg="},
+		{"-compare=maybe"},
 		{"extra"},
 	} {
 		var buf bytes.Buffer
@@ -86,13 +182,16 @@ func TestRunBadFlags(t *testing.T) {
 }
 
 func TestRunHelp(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	err := run(context.Background(), []string{"-h"}, &buf)
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("run(-h) = %v, want flag.ErrHelp", err)
 	}
-	if !strings.Contains(buf.String(), "-duration") {
-		t.Errorf("run(-h) printed %q, want the usage", buf.String())
+	for _, want := range []string{"-duration", "-scenario", "outage-only", "-svg", "-compare"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("run(-h) printed %q, want the usage with %q", buf.String(), want)
+		}
 	}
 }
 
@@ -100,6 +199,7 @@ func TestRunHelp(t *testing.T) {
 // early, shuts everything down (goleak checks) and reports an error; -quiet
 // prints the summary line only.
 func TestRunInterrupted(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	var buf bytes.Buffer
@@ -111,52 +211,120 @@ func TestRunInterrupted(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("run took %v after its context ended", d)
 	}
-	// -quiet: the summary line only.
 	if out := buf.String(); strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "summary: calls=") {
 		t.Errorf("-quiet printed %q, want only the summary line", out)
 	}
 }
 
-// TestReportFlagsMisbehaviour feeds the accounting made-up hook events of a
-// misbehaving client: each must become a problem, which run returns as an
-// error (exit status 1). R19: one probe per half-open generation; R18, R21:
-// nothing admitted while open.
-func TestReportFlagsMisbehaviour(t *testing.T) {
-	set := scale(config{duration: 10 * time.Second, rate: 40})
-	d := newDemo(config{duration: set.duration, rate: 40}, set)
-	ctx := context.Background()
-	d.stateChange(httpclient.StateChange{From: breaker.Closed, To: breaker.Open, Generation: 2})
-	d.attemptDone(ctx, httpclient.Attempt{N: 1, Max: 3, Breaker: breaker.Open, Generation: 2},
-		httpclient.AttemptResult{Status: 503, Class: "status", Outcome: breaker.Failure})
-	for range 2 {
-		d.attemptDone(ctx, httpclient.Attempt{N: 1, Max: 3, Breaker: breaker.HalfOpen, Generation: 3, Probe: true},
-			httpclient.AttemptResult{Status: 200, Class: "status"})
+// TestLiveView runs the terminal path (main passes a terminal when stdout is
+// one) until an interruption: the live block is drawn, then redrawn in place
+// with ANSI cursor-up and clear-line, and its goroutine stops (goleak).
+func TestLiveView(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	var buf bytes.Buffer
+	err := run(ctx, []string{"-duration=10s", "-scenario=outage-only"}, terminal{&buf})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("run = %v, want an error wrapping the context's", err)
 	}
-	d.calls = append(d.calls, call{id: "demo-000001", at: set.outageStart, status: 502},
-		call{id: "demo-000002", at: set.duration - time.Millisecond, status: 502})
+	out := buf.String()
+	for _, want := range []string{"\x1b[4A", "\r\x1b[2K", "█", "phase 1/3", "inbound ", "fast-fails ", "breaker \x1b[1;32mclosed", "p50 "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("live output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "phase 1/3 healthy begins") {
+		t.Errorf("the terminal path printed plain progress lines")
+	}
+}
 
-	r := d.report(true)
+// TestScale: every scenario's phases tile the run, and the breaker's
+// recovery fits in each phase, at the shortest and the default durations.
+func TestScale(t *testing.T) {
+	t.Parallel()
+	for _, sc := range scenarioNames() {
+		for _, d := range []time.Duration{minDuration, defaultCompareDuration, defaultDuration, time.Minute} {
+			set := scale(config{duration: d, rate: 40, scenario: sc})
+			if set.phases[0].start != 0 || set.phases[len(set.phases)-1].end != d {
+				t.Errorf("%s %v: phases span %v-%v", sc, d, set.phases[0].start, set.phases[len(set.phases)-1].end)
+			}
+			for i, p := range set.phases {
+				if i > 0 && p.start != set.phases[i-1].end {
+					t.Errorf("%s %v: phase %s starts at %v, the one before ends at %v", sc, d, p.name, p.start, set.phases[i-1].end)
+				}
+				if p.end-p.start <= set.recovery {
+					t.Errorf("%s %v: phase %s lasts %v, not longer than the recovery %v", sc, d, p.name, p.end-p.start, set.recovery)
+				}
+			}
+			if time.Duration(set.retryAfter)*time.Second >= set.policy.BackoffMax {
+				t.Errorf("Retry-After %ds is not below BackoffMax %v: it would not be waited out (R9)", set.retryAfter, set.policy.BackoffMax)
+			}
+		}
+	}
+	if got := scale(config{duration: defaultDuration, rate: 40, scenario: "default"}).recovery; got != time.Second {
+		t.Errorf("default recovery = %v, want 1s", got)
+	}
+}
+
+// TestReportFlagsMisbehaviour feeds the accounting made-up hook events and
+// upstream hits of a misbehaving client: each must become a problem, which
+// run returns as an error (exit status 1). R18, R21: nothing admitted while
+// open; R19: one probe per half-open generation; R9: no retry before
+// Retry-After; R7: no unkeyed POST twice.
+func TestReportFlagsMisbehaviour(t *testing.T) {
+	t.Parallel()
+	set := scale(config{duration: defaultDuration, rate: 40, scenario: "default"})
+	w := newWorld(set, modeTempest)
+	idCtx := func(n int) context.Context {
+		return requestid.NewContext(context.Background(), "demo-00000"+strconv.Itoa(n))
+	}
+	w.stateChange(httpclient.StateChange{From: breaker.Closed, To: breaker.Open, Generation: 2, At: w.start, Until: w.start.Add(time.Second)})
+	w.attemptStart(idCtx(1), nil, httpclient.Attempt{N: 1, Max: 3, Breaker: breaker.Open, Generation: 2})
+	for range 2 {
+		w.attemptStart(idCtx(2), nil, httpclient.Attempt{N: 1, Max: 3, Breaker: breaker.HalfOpen, Generation: 3, Probe: true})
+	}
+	w.attemptStart(idCtx(3), nil, httpclient.Attempt{N: 1, Max: 3, Breaker: breaker.HalfOpen, Generation: 3})
+	// A 429 with Retry-After: 1, and the next attempt at once.
+	w.attemptDone(idCtx(4), httpclient.Attempt{N: 1, Max: 3}, httpclient.AttemptResult{Status: http.StatusTooManyRequests, Class: "status"})
+	w.attemptStart(idCtx(4), nil, httpclient.Attempt{N: 2, Max: 3})
+	// An unkeyed POST received twice.
+	for hit := range 2 {
+		w.upstreamLog(httpclienttest.Request{Hit: hit + 1, Method: http.MethodPost, Status: 503,
+			Header: http.Header{requestid.HeaderKey(): {"demo-000005"}, http.CanonicalHeaderKey(callIDHeader): {"call-000005"}}})
+	}
+	w.calls = append(w.calls,
+		callRecord{id: "demo-000001", start: set.phases[1].start, outcome: outcome5xx},
+		callRecord{id: "demo-000002", start: set.duration - time.Millisecond, outcome: outcome5xx})
+
+	r := w.report(true)
 	if r.admittedOpen != 1 {
 		t.Errorf("admitted_while_open = %d, want 1", r.admittedOpen)
 	}
-	if r.recovered {
-		t.Errorf("recovered = true with the breaker open and the last call failed")
+	if r.recovered || r.retryAfterHonoured() {
+		t.Errorf("recovered = %t, retry_after_honoured = %t; want both false", r.recovered, r.retryAfterHonoured())
 	}
 	got := strings.Join(r.problems, "\n")
 	for _, want := range []string{
 		"1 attempts were admitted while the circuit was open",
 		"half-open generation 3 admitted 2 probes",
-		"no call failed fast during the outage",
+		"1 attempts were admitted half-open without being the probe",
+		"1 retries came less than Retry-After (1s) after a 429",
+		"1 POSTs without an Idempotency-Key reached the upstream more than once",
+		"no call failed fast during the outage phase",
 		"no recovery",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems lack %q; got:\n%s", want, got)
 		}
 	}
+	if err := finish(context.Background(), w, r, nil); err == nil || !strings.Contains(err.Error(), "the client misbehaved") {
+		t.Errorf("finish = %v, want the client misbehaved", err)
+	}
 
 	// Interrupted: only the checks that hold at any moment remain.
-	r = d.report(false)
-	if got := strings.Join(r.problems, "\n"); strings.Contains(got, "no recovery") || strings.Contains(got, "outage") {
+	r = w.report(false)
+	if got := strings.Join(r.problems, "\n"); strings.Contains(got, "no recovery") || strings.Contains(got, "failed fast") {
 		t.Errorf("an interrupted run's problems include whole-scenario checks:\n%s", got)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"math"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -12,234 +14,446 @@ import (
 	"github.com/tempestsdk/tempest/httpclient"
 )
 
-// phaseStats counts the calls that started in one phase.
+// phaseStats adds up the calls that started in one phase, and the upstream
+// hits that arrived during it.
 type phaseStats struct {
 	calls, ok, fastfails, failed int
+	attempts                     int // attempts made for the calls that started in the phase
+	timeouts                     int // of which ran out of the attempt timeout
+	hits                         int // upstream hits during the phase
+	lat                          []time.Duration
 }
 
-// report is what the scenario added up to.
+// report is what one run added up to.
 type report struct {
+	mode                                mode
 	calls, attempts, retries, fastfails int
+	hits                                int
 	admittedOpen                        int // attempts admitted while open: must be 0
-	phases                              [numPhases]phaseStats
-	hits                                [numPhases]int // upstream hits per phase
-	probeCount                          int
+	strayHalfOpen                       int // half-open admissions that were not the probe: must be 0
+	phases                              []phaseStats
+	errors                              map[string]int // failed calls by outcome
+	latency                             []time.Duration
+	halfOpenPeriods, probeCount         int
 	maxProbes                           int // most probes in one half-open generation: at most 1
+	hasRateLimit                        bool
+	raRetries, raShort                  int // retries after a 429, and those that came too early
+	raMinGap                            time.Duration
+	earlyRetries                        int // the upstream's count of early comebacks
+	unkeyedPosts, unkeyedDup            int // unkeyed POSTs sent, and received more than once
+	keyedPosts, keyedRepeated           int
 	finalCalls, finalOK                 int // calls in the final window
+	endState                            breaker.State
 	recovered                           bool
 	tracedID, tracedWhy                 string
 	problems                            []string // how the client misbehaved
 }
 
-func (r report) summary() string {
-	return fmt.Sprintf("summary: calls=%d attempts=%d fastfails=%d admitted_while_open=%d recovered=%t",
-		r.calls, r.attempts, r.fastfails, r.admittedOpen, r.recovered)
+func (r report) retryAfterHonoured() bool {
+	return r.raRetries > 0 && r.raShort == 0 && r.earlyRetries == 0
 }
 
-// report adds everything up once the scenario is over and every goroutine
-// that records has stopped. complete is false when the run was interrupted:
-// the checks that need the whole scenario (a fast-fail during the outage, the
-// recovery) are then left out of the problems.
-func (d *demo) report(complete bool) report {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	slices.SortFunc(d.calls, func(a, b call) int { return strings.Compare(a.id, b.id) })
+func (r report) summary() string {
+	s := fmt.Sprintf("summary: calls=%d attempts=%d fastfails=%d admitted_while_open=%d recovered=%t",
+		r.calls, r.attempts, r.fastfails, r.admittedOpen, r.recovered)
+	if r.hasRateLimit {
+		s += fmt.Sprintf(" retry_after_honoured=%t", r.retryAfterHonoured())
+	}
+	return s + fmt.Sprintf(" probes_max_per_halfopen=%d unkeyed_post_duplicates=%d", r.maxProbes, r.unkeyedDup)
+}
+
+// successRate is ok calls over calls, in percent; -1 for no calls.
+func successRate(ok, calls int) float64 {
+	if calls == 0 {
+		return -1
+	}
+	return 100 * float64(ok) / float64(calls)
+}
+
+// report adds everything up once the run is over and every goroutine that
+// records has stopped. complete is false when the run was interrupted: the
+// checks that need the whole scenario (a fast-fail during the outage,
+// Retry-After seen, the recovery) are then left out of the problems.
+func (w *world) report(complete bool) report {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	set := w.set
+	slices.SortFunc(w.calls, func(a, b callRecord) int { return strings.Compare(a.id, b.id) })
 
 	r := report{
-		calls:        len(d.calls),
-		attempts:     d.attempts,
-		retries:      d.retries,
-		fastfails:    d.fastfails,
-		admittedOpen: d.admittedOpen,
-		hits:         d.hits,
+		mode:          w.mode,
+		calls:         len(w.calls),
+		attempts:      len(w.attemptTimes),
+		retries:       w.retries,
+		fastfails:     w.fastfails,
+		hits:          len(w.hits),
+		admittedOpen:  w.admittedOpen,
+		strayHalfOpen: w.strayHalfOpen,
+		phases:        make([]phaseStats, len(set.phases)),
+		errors:        make(map[string]int),
+		hasRateLimit:  set.has(kindRateLimited),
+		earlyRetries:  w.earlyRetries,
+		endState:      w.state,
 	}
-	finalStart := d.set.duration - d.set.finalWindow
-	for _, c := range d.calls {
-		ps := &r.phases[d.set.phaseAt(c.at)]
+	finalStart := set.duration - set.finalWindow
+	for _, c := range w.calls {
+		ps := &r.phases[set.phaseAt(c.start)]
 		ps.calls++
-		switch c.status {
-		case 200:
+		ps.attempts += w.attemptsPerID[c.id]
+		ps.timeouts += w.timeoutsPerID[c.id]
+		ps.lat = append(ps.lat, c.end-c.start)
+		r.latency = append(r.latency, c.end-c.start)
+		switch c.outcome {
+		case outcomeOK:
 			ps.ok++
-		case 503:
+		case outcomeFastFail:
 			ps.fastfails++
+			r.errors[c.outcome]++
 		default:
 			ps.failed++
+			r.errors[c.outcome]++
 		}
-		if c.at >= finalStart {
+		if c.start >= finalStart {
 			r.finalCalls++
-			if c.status == 200 {
+			if c.outcome == outcomeOK {
 				r.finalOK++
 			}
 		}
 	}
-	for _, n := range d.probes {
+	for i := range r.phases {
+		slices.Sort(r.phases[i].lat)
+	}
+	slices.Sort(r.latency)
+
+	received := make(map[string]int) // POSTs per call ID
+	keyed := make(map[string]bool)
+	for _, h := range w.hits {
+		r.phases[set.phaseAt(h.at)].hits++
+		if h.method == http.MethodPost {
+			received[h.callID]++
+			keyed[h.callID] = h.keyed
+		}
+	}
+	for id, n := range received {
+		switch {
+		case keyed[id]:
+			r.keyedPosts++
+			if n > 1 {
+				r.keyedRepeated++
+			}
+		default:
+			r.unkeyedPosts++
+			if n > 1 {
+				r.unkeyedDup++
+			}
+		}
+	}
+
+	r.halfOpenPeriods = len(w.probes)
+	for _, n := range w.probes {
 		r.probeCount += n
 		r.maxProbes = max(r.maxProbes, n)
 	}
-	r.recovered = d.state == breaker.Closed && r.finalCalls > 0 && r.finalOK == r.finalCalls
+	r.raRetries = len(w.raGaps)
+	for i, g := range w.raGaps {
+		if i == 0 || g < r.raMinGap {
+			r.raMinGap = g
+		}
+		if g < time.Duration(set.retryAfter)*time.Second {
+			r.raShort++
+		}
+	}
+	r.recovered = w.state == breaker.Closed && r.finalCalls > 0 && r.finalOK == r.finalCalls
+	r.tracedID, r.tracedWhy = w.pickTrace()
 
-	// The traced call: an outage call with the most attempts, then the most
-	// upstream hits (a reset shows net/http's own resend), the earliest among
-	// equals; else any call, by the same order.
-	hitsPerID := make(map[string]int)
-	for _, id := range d.upstreamIDs {
-		hitsPerID[id]++
+	if w.mode != modeTempest {
+		return r // the checks are about tempest
 	}
-	better := func(c call, bestID string) bool {
-		if bestID == "" {
-			return true
-		}
-		if a, b := d.attemptsPerID[c.id], d.attemptsPerID[bestID]; a != b {
-			return a > b
-		}
-		return hitsPerID[c.id] > hitsPerID[bestID]
+	if r.admittedOpen > 0 {
+		r.problems = append(r.problems, fmt.Sprintf("%d attempts were admitted while the circuit was open (R18, R21)", r.admittedOpen))
 	}
-	for _, c := range d.calls {
-		if d.set.phaseAt(c.at) == outage && better(c, r.tracedID) {
-			r.tracedID = c.id
+	if r.strayHalfOpen > 0 {
+		r.problems = append(r.problems, fmt.Sprintf("%d attempts were admitted half-open without being the probe (R19)", r.strayHalfOpen))
+	}
+	for gen, n := range w.probes {
+		if n > 1 {
+			r.problems = append(r.problems, fmt.Sprintf("half-open generation %d admitted %d probes (R19)", gen, n))
 		}
 	}
-	if n := d.attemptsPerID[r.tracedID]; r.tracedID != "" && n >= 2 {
-		r.tracedWhy = fmt.Sprintf("an outage call with %d attempts", n)
-	} else {
-		r.tracedID = ""
-		for _, c := range d.calls {
-			if better(c, r.tracedID) {
-				r.tracedID = c.id
+	if r.unkeyedDup > 0 {
+		r.problems = append(r.problems, fmt.Sprintf("%d POSTs without an Idempotency-Key reached the upstream more than once (R7)", r.unkeyedDup))
+	}
+	if r.raShort > 0 {
+		r.problems = append(r.problems, fmt.Sprintf("%d retries came less than Retry-After (%ds) after a 429 (R9)", r.raShort, set.retryAfter))
+	}
+	if r.earlyRetries > 0 {
+		r.problems = append(r.problems, fmt.Sprintf("the upstream saw %d calls come back before their Retry-After ended (R9)", r.earlyRetries))
+	}
+	if w.missingIDs > 0 {
+		r.problems = append(r.problems, fmt.Sprintf("%d upstream hits arrived without the caller's request ID (R25)", w.missingIDs))
+	}
+	if w.echoMismatch > 0 {
+		r.problems = append(r.problems, fmt.Sprintf("%d responses did not echo the call's request ID (R26)", w.echoMismatch))
+	}
+	if complete {
+		for i, p := range set.phases {
+			if p.kind == kindOutage && r.phases[i].fastfails == 0 {
+				r.problems = append(r.problems, fmt.Sprintf("no call failed fast during the %s phase (R18)", p.name))
 			}
 		}
-		r.tracedWhy = fmt.Sprintf("no outage call was retried; a call with %d attempts", d.attemptsPerID[r.tracedID])
-	}
-
-	if r.admittedOpen > 0 {
-		r.problems = append(r.problems, fmt.Sprintf("%d attempts were admitted while the circuit was open", r.admittedOpen))
-	}
-	for gen, n := range d.probes {
-		if n > 1 {
-			r.problems = append(r.problems, fmt.Sprintf("half-open generation %d admitted %d probes", gen, n))
+		if r.hasRateLimit && r.raRetries == 0 {
+			r.problems = append(r.problems, "no call was retried after a 429 with Retry-After, so honouring it was never shown (R9)")
 		}
-	}
-	if complete && r.phases[outage].fastfails == 0 {
-		r.problems = append(r.problems, "no call failed fast during the outage")
-	}
-	if complete && !r.recovered {
-		r.problems = append(r.problems, fmt.Sprintf("no recovery: the breaker ended %s and %d of the last %d calls succeeded",
-			d.state, r.finalOK, r.finalCalls))
-	}
-	if d.missingIDs > 0 {
-		r.problems = append(r.problems, fmt.Sprintf("%d upstream hits arrived without the caller's request ID", d.missingIDs))
-	}
-	if d.echoMismatch > 0 {
-		r.problems = append(r.problems, fmt.Sprintf("%d responses did not echo the call's request ID", d.echoMismatch))
+		if !r.recovered {
+			r.problems = append(r.problems, fmt.Sprintf("no recovery: the breaker ended %s and %d of the last %d calls succeeded",
+				w.state, r.finalOK, r.finalCalls))
+		}
 	}
 	slices.Sort(r.problems)
 	return r
 }
 
-func (d *demo) printSettings(w io.Writer, upstreamURL, serviceURL string) {
-	s := d.set
-	p := fmt.Fprintf
-	p(w, "tempest-demo: a flaky upstream, a service with one shared httpclient.Client, %v of traffic at %d calls/s\n",
-		s.duration, d.cfg.rate)
-	p(w, "client settings, scaled down for the demo (the library's defaults differ, in brackets):\n")
-	p(w, "  attempt timeout  %-52s [%v]\n", s.attemptTimeout.String(), httpclient.DefaultTimeout)
-	p(w, "  retries          %-52s [%d attempts, backoff %v..%v]\n",
-		fmt.Sprintf("%d attempts, backoff %v..%v, jitter %.1f", s.policy.MaxAttempts,
-			s.policy.BackoffInitial, s.policy.BackoffMax, httpclient.DefaultJitter),
-		httpclient.DefaultMaxAttempts, httpclient.DefaultBackoffInitial, httpclient.DefaultBackoffMax)
-	p(w, "  circuit breaker  %-52s [%d failures / %v]\n",
-		fmt.Sprintf("opens after %d failures in a row, recovery %v", s.failureThreshold, s.recovery),
-		httpclient.DefaultFailureThreshold, httpclient.DefaultRecovery)
-	p(w, "phases: healthy 0s-%v, outage %v-%v (503s and connection resets), recovered %v-%v\n",
-		s.outageStart, s.outageStart, s.outageEnd, s.outageEnd, s.duration)
-	p(w, "upstream %s, service %s\n", upstreamURL, serviceURL)
+// pickTrace chooses the call whose request ID the report traces: a call of
+// the rate-limited phase that got a 429, waited out its Retry-After and
+// succeeded; else an outage call with the most attempts; else any call with
+// the most attempts (the earliest among equals). w.mu is held.
+func (w *world) pickTrace() (id, why string) {
+	set := w.set
+	for _, c := range w.calls {
+		if set.phases[set.phaseAt(c.start)].kind != kindRateLimited || c.outcome != outcomeOK {
+			continue
+		}
+		for _, e := range w.clientTrace[c.id] {
+			if strings.Contains(e.text, "(Retry-After)") {
+				return c.id, "a call of the rate-limited phase: a 429, Retry-After waited out, then served"
+			}
+		}
+	}
+	best := ""
+	better := func(c callRecord) bool {
+		return best == "" || w.attemptsPerID[c.id] > w.attemptsPerID[best]
+	}
+	for _, c := range w.calls {
+		if set.phases[set.phaseAt(c.start)].kind == kindOutage && better(c) {
+			best = c.id
+		}
+	}
+	if n := w.attemptsPerID[best]; best != "" && n >= 2 {
+		return best, fmt.Sprintf("an outage call with %d attempts", n)
+	}
+	best = ""
+	for _, c := range w.calls {
+		if better(c) {
+			best = c.id
+		}
+	}
+	if best == "" {
+		return "", ""
+	}
+	return best, fmt.Sprintf("a call with %d attempts", w.attemptsPerID[best])
 }
 
-func (d *demo) printReport(w io.Writer, r report) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+func printSettings(w io.Writer, s settings, upstreamURL, serviceURL string) {
 	p := fmt.Fprintf
-	s := d.set
-	spans := [numPhases][2]time.Duration{{0, s.outageStart}, {s.outageStart, s.outageEnd}, {s.outageEnd, s.duration}}
+	p(w, "tempest-demo: scenario %q, %v at %d calls/s; 1 call in 4 is a POST without an Idempotency-Key, 1 in 8 a POST with one\n",
+		s.scenario, s.duration, s.rate)
+	p(w, "one process, real HTTP on loopback: load generator -> service (net/http + requestid.Middleware,\n")
+	p(w, "one shared httpclient.Client) -> scripted upstream (httpclienttest)\n")
+	p(w, "client settings, scaled down so that a short demo shows everything (the library's defaults, in brackets, differ):\n")
+	p(w, "  attempt timeout  %-58s [%v]\n", s.attemptTimeout.String(), httpclient.DefaultTimeout)
+	p(w, "  retries          %-58s [%d attempts, backoff %v..%v, jitter %.1f]\n",
+		fmt.Sprintf("%d attempts, backoff %v..%v, jitter %.1f", s.policy.MaxAttempts,
+			s.policy.BackoffInitial, s.policy.BackoffMax, httpclient.DefaultJitter),
+		httpclient.DefaultMaxAttempts, httpclient.DefaultBackoffInitial, httpclient.DefaultBackoffMax, httpclient.DefaultJitter)
+	p(w, "  circuit breaker  %-58s [%d failures / %v]\n",
+		fmt.Sprintf("opens after %d failures in a row, recovery %v", s.failureThreshold, s.recovery),
+		httpclient.DefaultFailureThreshold, httpclient.DefaultRecovery)
+	p(w, "  Retry-After      %-58s [the same rule, cap %v]\n",
+		fmt.Sprintf("waited when <= BackoffMax (%v); the upstream asks for %ds", s.policy.BackoffMax, s.retryAfter),
+		httpclient.DefaultBackoffMax)
+	p(w, "phases:\n")
+	for i, ph := range s.phases {
+		p(w, "  %d %-13s %6s-%-6s %s\n", i+1, ph.name, offset(ph.start), offset(ph.end), s.describe(ph))
+	}
+	if upstreamURL != "" {
+		p(w, "upstream %s, service %s\n", upstreamURL, serviceURL)
+	}
+	p(w, "\n")
+}
 
-	p(w, "\nphases (a call counts in the phase it started in):\n")
-	for ph := range numPhases {
-		st := r.phases[ph]
-		p(w, "  %-9s %6s-%-6s calls=%-4d ok=%-4d fastfails=%-4d failed=%-4d upstream_hits=%d\n",
-			phaseNames[ph], offset(spans[ph][0]), offset(spans[ph][1]),
-			st.calls, st.ok, st.fastfails, st.failed, r.hits[ph])
+func (w *world) printReport(out io.Writer, r report, svgFile string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	p := fmt.Fprintf
+	set := w.set
+
+	p(out, "\nper phase (a call counts in the phase it started in; latency is the caller's, end to end):\n")
+	p(out, "  %-13s %-13s %6s %14s %9s %11s %8s %8s %8s %14s\n",
+		"phase", "span", "calls", "attempts/call", "timeouts", "fast-fails", "success", "p50", "p99", "upstream hits")
+	for i, ph := range set.phases {
+		st := r.phases[i]
+		p(out, "  %-13s %-13s %6d %14s %9d %11d %8s %8s %8s %14d\n",
+			ph.name, offset(ph.start)+"-"+offset(ph.end), st.calls, ratio(st.attempts, st.calls), st.timeouts, st.fastfails,
+			pct(successRate(st.ok, st.calls)), fmtDur(percentile(st.lat, 0.50)), fmtDur(percentile(st.lat, 0.99)), st.hits)
 	}
 
 	origin := ""
-	if len(d.changes) > 0 {
-		origin = " of " + d.changes[0].Origin
+	if len(w.changes) > 0 {
+		origin = " of " + w.changes[0].Origin
 	}
-	p(w, "\nbreaker%s: state changes and probes\n", origin)
-	events := slices.Clone(d.breakerLog)
+	p(out, "\nbreaker%s: state changes and probes\n", origin)
+	events := slices.Clone(w.breakerLog)
 	slices.SortStableFunc(events, byTime)
 	if len(events) == 0 {
-		p(w, "  (none)\n")
+		p(out, "  (none)\n")
 	}
 	for _, e := range events {
-		p(w, "  t=%-7s %-7s %s\n", offset(e.at), e.src, e.text)
+		p(out, "  t=%-7s %-7s %s\n", offset(e.at), e.src, e.text)
 	}
 
-	totalHits := r.hits[healthy] + r.hits[outage] + r.hits[recovered]
-	gaveUp := make([]string, 0, len(d.giveUps))
-	for reason, n := range d.giveUps {
+	gaveUp := make([]string, 0, len(w.giveUps))
+	for reason, n := range w.giveUps {
 		gaveUp = append(gaveUp, fmt.Sprintf("%s=%d", reason, n))
 	}
 	slices.Sort(gaveUp)
-	p(w, "\nclient: calls=%d attempts=%d retries=%d fastfails=%d gave_up_early=[%s]\n",
-		r.calls, r.attempts, r.retries, r.fastfails, strings.Join(gaveUp, " "))
-	p(w, "        probes=%d (at most %d in one half-open generation) admitted_while_open=%d\n",
-		r.probeCount, r.maxProbes, r.admittedOpen)
-	if totalHits > r.attempts {
-		p(w, "        upstream hits=%d > attempts: net/http itself resends a GET once when a reused\n", totalHits)
-		p(w, "        keep-alive connection is reset before any response byte, below the client's count\n")
+	var errs []string
+	for _, k := range errorKinds {
+		if n := r.errors[k]; n > 0 {
+			errs = append(errs, fmt.Sprintf("%s=%d", k, n))
+		}
 	}
-	p(w, "recovery: breaker %s at the end; the last %v: %d of %d calls ok\n",
-		d.state, s.finalWindow, r.finalOK, r.finalCalls)
+	p(out, "\nclient: calls=%d attempts=%d retries=%d fastfails=%d gave_up_early=[%s]\n",
+		r.calls, r.attempts, r.retries, r.fastfails, strings.Join(gaveUp, " "))
+	p(out, "callers' errors: [%s]; latency p50 %s, p99 %s\n",
+		strings.Join(errs, " "), fmtDur(percentile(r.latency, 0.5)), fmtDur(percentile(r.latency, 0.99)))
+	if r.hits > r.attempts {
+		p(out, "upstream hits=%d > attempts=%d: net/http itself resends a GET once when a reused keep-alive\n", r.hits, r.attempts)
+		p(out, "connection is reset before any response byte, below the client's count (see httpclient.Hooks)\n")
+	}
 
 	if r.tracedID == "" {
-		p(w, "\nno call to trace\n")
+		p(out, "\nno call to trace\n")
 	} else {
-		p(w, "\ntrace of request %s (%s): one ID from the service's inbound log line to the upstream's\n",
+		p(out, "\ntrace of request %s (%s),\none ID from the service's inbound log line through each attempt to the upstream's log:\n",
 			r.tracedID, r.tracedWhy)
 	}
-	for _, e := range d.trace(r.tracedID) {
-		p(w, "  t=%-7s %-8s %s\n", offset(e.at), e.src, e.text)
+	for _, e := range w.trace(r.tracedID) {
+		p(out, "  t=%-7s %-8s %s\n", offset(e.at), e.src, e.text)
 	}
-	p(w, "\n%s\n", r.summary())
+
+	p(out, "\nwhat the measured traffic shows:\n")
+	check := func(ok bool, format string, args ...any) {
+		mark := "ok  "
+		if !ok {
+			mark = "FAIL"
+		}
+		p(out, "  %s %s\n", mark, fmt.Sprintf(format, args...))
+	}
+	for i, ph := range set.phases {
+		if ph.kind != kindOutage && ph.kind != kindSlow {
+			continue
+		}
+		st := r.phases[i]
+		var ff []time.Duration
+		for _, c := range w.calls {
+			if set.phaseAt(c.start) == i && c.outcome == outcomeFastFail {
+				ff = append(ff, c.end-c.start)
+			}
+		}
+		slices.Sort(ff)
+		fastP50 := "-"
+		if len(ff) > 0 {
+			fastP50 = fmtDur(percentile(ff, 0.5))
+		}
+		check(ph.kind != kindOutage || st.fastfails > 0,
+			"%s: %d of %d calls failed fast (p50 %s) instead of waiting; the upstream got %d hits, %s per call",
+			ph.name, st.fastfails, st.calls, fastP50, st.hits, ratio(st.hits, st.calls))
+	}
+	check(r.admittedOpen == 0 && r.strayHalfOpen == 0 && r.maxProbes <= 1,
+		"one probe per half-open period: half-open periods=%d, most probes in one=%d; attempts admitted while open=%d",
+		r.halfOpenPeriods, r.maxProbes, r.admittedOpen)
+	if r.hasRateLimit {
+		check(r.retryAfterHonoured(),
+			"Retry-After honoured: %d retries after a 429 with Retry-After: %d, the shortest %s later; the upstream saw %d come back early",
+			r.raRetries, set.retryAfter, fmtDur(r.raMinGap), r.earlyRetries)
+	}
+	check(r.unkeyedDup == 0,
+		"POSTs without an Idempotency-Key never retried: %d sent, %d received twice (with a key: %d sent, %d retried safely)",
+		r.unkeyedPosts, r.unkeyedDup, r.keyedPosts, r.keyedRepeated)
+	check(r.recovered, "full recovery: breaker %s at the end; the last %v: %d of %d calls ok",
+		r.endState, set.finalWindow, r.finalOK, r.finalCalls)
+	for _, pr := range r.problems {
+		p(out, "  problem: %s\n", pr)
+	}
+	if svgFile != "" {
+		p(out, "timeline chart written to %s\n", svgFile)
+	}
+	p(out, "\n%s\n", r.summary())
 }
 
 // trace returns every recorded line about one request ID, in time order.
-// d.mu is held.
-func (d *demo) trace(id string) []event {
+// w.mu is held.
+func (w *world) trace(id string) []event {
 	if id == "" {
 		return nil
 	}
 	var out []event
-	d.logs.mu.Lock()
-	for _, l := range d.logs.lines {
-		if strings.Contains(l.text, "request_id="+id) {
-			out = append(out, event{at: d.since(l.at), src: "service", text: l.text})
+	w.logs.mu.Lock()
+	for _, l := range w.logs.lines {
+		if strings.Contains(l.text, "request_id="+id+" ") {
+			out = append(out, event{at: w.since(l.at), src: "service", text: l.text})
 		}
 	}
-	d.logs.mu.Unlock()
-	out = append(out, d.clientTrace[id]...)
-	for i, e := range d.upstream {
-		if d.upstreamIDs[i] == id {
-			out = append(out, e)
+	w.logs.mu.Unlock()
+	out = append(out, w.clientTrace[id]...)
+	for _, h := range w.hits {
+		if h.id == id {
+			out = append(out, event{at: h.at, src: "upstream", text: upstreamLine(h)})
 		}
 	}
 	slices.SortStableFunc(out, byTime)
 	return out
 }
 
+// percentile returns the q-quantile of sorted latencies, 0 for none.
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
 // offset formats a time offset from the start in seconds, as "2.05s".
 func offset(d time.Duration) string {
 	return fmt.Sprintf("%.2fs", d.Seconds())
+}
+
+// fmtDur formats a latency with a precision that suits its size.
+func fmtDur(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0"
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%.2fs", d.Seconds())
+}
+
+func ratio(n, d int) string {
+	if d == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", float64(n)/float64(d))
+}
+
+func pct(rate float64) string {
+	if rate < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", rate)
 }
 
 func byTime(a, b event) int { return cmp.Compare(a.at, b.at) }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,82 +18,76 @@ import (
 
 // config is what the flags set.
 type config struct {
-	duration time.Duration // the whole scenario
+	duration time.Duration // the whole scenario (each run's, with -compare)
 	rate     int           // calls per second from the load generator
-	quiet    bool          // print the summary line only
+	scenario string
+	svg      string // file for the timeline chart, "" for none
+	compare  bool   // run plain, naive and tempest side by side
+	quiet    bool   // no settings, live view or report
 }
 
 const (
-	minDuration = 2 * time.Second
-	maxDuration = 10 * time.Minute
-	maxRate     = 1000
+	defaultDuration        = 14 * time.Second
+	defaultCompareDuration = 8 * time.Second
+	minDuration            = 4 * time.Second
+	maxDuration            = 10 * time.Minute
+	maxRate                = 1000
 )
+
+const usage = `usage: tempest-demo [-duration 14s] [-rate 40] [-scenario default] [-svg FILE] [-compare] [-quiet]
+
+Runs, in one process on loopback, a scripted upstream that fails in phases, a
+service that calls it through one shared httpclient.Client, and a load
+generator; then reports what the client did, phase by phase.
+`
 
 func parseFlags(args []string, stdout io.Writer) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("tempest-demo", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors go back to main, which prints them once
-	fs.DurationVar(&cfg.duration, "duration", 10*time.Second,
-		"length of the whole scenario; the phases and the breaker's recovery scale with it")
+	fs.DurationVar(&cfg.duration, "duration", defaultDuration,
+		"length of the whole scenario (default 8s per run with -compare); the phases and the breaker's recovery scale with it")
 	fs.IntVar(&cfg.rate, "rate", 40, "calls per second sent to the service")
-	fs.BoolVar(&cfg.quiet, "quiet", false, "print only the summary line")
+	fs.StringVar(&cfg.scenario, "scenario", scenarios[0].name,
+		"the upstream's script: "+strings.Join(scenarioNames(), ", "))
+	fs.StringVar(&cfg.svg, "svg", "", "write a timeline chart (SVG) of the tempest run to this file")
+	fs.BoolVar(&cfg.compare, "compare", false,
+		"run the scenario with a plain http.Client, a naive retry loop and tempest, and print them side by side")
+	fs.BoolVar(&cfg.quiet, "quiet", false, "print only the summary line (and, with -compare, the table)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
-			fmt.Fprintln(stdout, "usage: tempest-demo [-duration 10s] [-rate 40] [-quiet]")
+			fmt.Fprint(stdout, usage)
 			fs.PrintDefaults()
 		}
 		return cfg, err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if cfg.compare && !set["duration"] {
+		cfg.duration = defaultCompareDuration
+	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q (flags: -duration, -rate, -quiet)", fs.Arg(0))
+		return cfg, fmt.Errorf("unexpected argument %q (flags: -duration, -rate, -scenario, -svg, -compare, -quiet)", fs.Arg(0))
 	}
 	if cfg.duration < minDuration || cfg.duration > maxDuration {
 		return cfg, fmt.Errorf("-duration %v: want %v to %v", cfg.duration, minDuration, maxDuration)
 	}
-	if cfg.rate < 1 || cfg.rate > maxRate {
-		return cfg, fmt.Errorf("-rate %d: want 1 to %d calls per second", cfg.rate, maxRate)
+	if cfg.rate < 5 || cfg.rate > maxRate {
+		return cfg, fmt.Errorf("-rate %d: want 5 to %d calls per second", cfg.rate, maxRate)
+	}
+	if !slices.Contains(scenarioNames(), cfg.scenario) {
+		return cfg, fmt.Errorf("-scenario %q: want one of %s", cfg.scenario, strings.Join(scenarioNames(), ", "))
+	}
+	if set["svg"] && strings.TrimSpace(cfg.svg) == "" {
+		return cfg, errors.New("-svg needs a file name")
 	}
 	return cfg, nil
 }
 
-// settings are the scaled values the demo runs with, derived from config.
-type settings struct {
-	attemptTimeout   time.Duration
-	policy           httpclient.RetryPolicy
-	failureThreshold int
-	recovery         time.Duration // the breaker's open period
-
-	// Phases, as offsets from the start: healthy [0, outageStart), outage
-	// [outageStart, outageEnd), recovered [outageEnd, duration).
-	outageStart, outageEnd, duration time.Duration
-	// finalWindow is the end of the run in which every call must succeed
-	// for recovered=true.
-	finalWindow time.Duration
-}
-
-// scale derives the settings from the duration. With the breaker's recovery
-// at a fifth of the run, the outage (35% of the run) opens the circuit, sees
-// one probe fail, and ends before the second probe, which closes the circuit
-// early in the last phase; even if a slow machine shifts that probe into the
-// outage, a third one still closes the circuit with time to spare.
-func scale(cfg config) settings {
-	d := cfg.duration
-	return settings{
-		attemptTimeout: 300 * time.Millisecond,
-		policy: httpclient.RetryPolicy{
-			MaxAttempts:    3,
-			BackoffInitial: 50 * time.Millisecond,
-			BackoffMax:     400 * time.Millisecond,
-		},
-		failureThreshold: 5,
-		recovery:         (d / 5).Round(10 * time.Millisecond),
-		outageStart:      d / 5,
-		outageEnd:        d * 55 / 100,
-		duration:         d,
-		finalWindow:      (d / 10).Round(10 * time.Millisecond),
-	}
-}
+// terminal marks the writer main passes to run when stdout is a terminal:
+// run then redraws a live view each second instead of printing plain lines.
+type terminal struct{ io.Writer }
 
 // run is the whole demo: it returns an error when a flag is wrong, when
 // setting up fails, or when the client misbehaved.
@@ -101,46 +96,112 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	_, live := stdout.(terminal)
+	if cfg.compare {
+		return runCompare(ctx, cfg, stdout, live)
+	}
 	set := scale(cfg)
-	d := newDemo(cfg, set)
+	v := view{out: stdout, live: live, quiet: cfg.quiet, title: "tempest"}
+	v.header = func(upstreamURL, serviceURL string) {
+		printSettings(stdout, set, upstreamURL, serviceURL)
+	}
+	w, err := runWorld(ctx, set, modeTempest, v)
+	if w == nil {
+		return err
+	}
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	rep := w.report(ctx.Err() == nil)
+	if cfg.svg != "" {
+		if err := writeSVG(cfg.svg, w); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if cfg.quiet {
+		fmt.Fprintln(stdout, rep.summary())
+	} else {
+		w.printReport(stdout, rep, cfg.svg)
+	}
+	return finish(ctx, w, rep, errs)
+}
 
-	upstream := httpclienttest.NewServer(httpclienttest.ScriptFunc(d.upstreamScript),
-		httpclienttest.WithLog(d.upstreamLog))
+// finish turns the report's problems, errors met on the way and an
+// interruption into run's error.
+func finish(ctx context.Context, w *world, rep report, errs []error) error {
+	if len(rep.problems) > 0 {
+		errs = append(errs, errors.New("the client misbehaved: "+strings.Join(rep.problems, "; ")))
+	}
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, fmt.Errorf("interrupted at t=%s, before the scenario ended: %w", offset(w.since(time.Now())), err))
+	}
+	return errors.Join(errs...)
+}
+
+// runWorld runs the scenario once with the service's outbound calls made by
+// mode m, and returns what was recorded. It returns a nil world only when
+// setting up failed; a non-nil error with a world is a shutdown problem.
+// Everything it starts has stopped when it returns.
+func runWorld(ctx context.Context, set settings, m mode, v view) (*world, error) {
+	w := newWorld(set, m)
+	upstream := httpclienttest.NewServer(httpclienttest.ScriptFunc(w.upstreamScript),
+		httpclienttest.WithLog(w.upstreamLog))
 	defer upstream.Close() // safe twice; the normal path closes it below
 
-	client, err := httpclient.New(upstream.URL,
-		httpclient.WithTimeout(set.attemptTimeout),
-		httpclient.WithRetryPolicy(set.policy),
-		httpclient.WithCircuitBreaker(set.failureThreshold, set.recovery),
-		httpclient.WithHooks(d.hooks()))
-	if err != nil {
-		return fmt.Errorf("building the client: %w", err)
+	var c caller
+	var closeClient func()
+	switch m {
+	case modeTempest:
+		client, err := httpclient.New(upstream.URL,
+			httpclient.WithTimeout(set.attemptTimeout),
+			httpclient.WithRetryPolicy(set.policy),
+			httpclient.WithCircuitBreaker(set.failureThreshold, set.recovery),
+			httpclient.WithHooks(w.hooks()))
+		if err != nil {
+			return nil, fmt.Errorf("building the client: %w", err)
+		}
+		defer client.Close() // safe twice
+		c, closeClient = tempestCaller{client}, func() { client.Close() }
+	default:
+		// The same tuned transport as tempest's, so that only the retry
+		// logic differs.
+		tr := httpclient.NewTransport()
+		defer tr.CloseIdleConnections()
+		tries := 1
+		if m == modeNaive {
+			tries = set.naiveAttempts
+		}
+		c = loopCaller{w: w, hc: &http.Client{Transport: tr, Timeout: set.attemptTimeout},
+			base: upstream.URL, tries: tries, sleep: set.naiveSleep}
+		closeClient = tr.CloseIdleConnections
 	}
-	defer client.Close() // safe twice
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return fmt.Errorf("service: %w", err)
+		return nil, fmt.Errorf("service: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           d.service(client),
+		Handler:           w.service(c),
 		ReadHeaderTimeout: 5 * time.Second,
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	serviceURL := "http://" + ln.Addr().String()
 
-	if !cfg.quiet {
-		d.printSettings(stdout, upstream.URL, serviceURL)
+	if v.header != nil && !v.quiet {
+		v.header(upstream.URL, serviceURL)
 	}
+	stopView := v.watch(w)
 
 	// Traffic: the load generator waits for its last call before returning.
 	loadTransport := &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true}
-	d.load(ctx, serviceURL, &http.Client{Transport: loadTransport, Timeout: 10 * time.Second})
+	w.load(ctx, serviceURL, &http.Client{Transport: loadTransport, Timeout: 10 * time.Second})
 	loadTransport.CloseIdleConnections()
+	stopView()
 
-	// Shut down in the documented order: the server (its handlers are the
-	// client's callers), then the client, then the upstream.
+	// Shut down in the documented order (R29): the server (its handlers are
+	// the client's callers), then the client, then the upstream.
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	shutErr := srv.Shutdown(shutCtx)
 	cancel()
@@ -150,28 +211,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		shutErr = errors.Join(shutErr, err)
 	}
-	client.Close()
+	closeClient()
 	upstream.Close()
-
-	rep := d.report(ctx.Err() == nil)
-	if cfg.quiet {
-		fmt.Fprintln(stdout, rep.summary())
-	} else {
-		d.printReport(stdout, rep)
-	}
-
-	var errs []error
-	if len(rep.problems) > 0 {
-		errs = append(errs, errors.New("the client misbehaved: "+strings.Join(rep.problems, "; ")))
-	}
 	if shutErr != nil {
-		errs = append(errs, fmt.Errorf("shutting the service down: %w", shutErr))
+		return w, fmt.Errorf("shutting the service down: %w", shutErr)
 	}
-	if err := ctx.Err(); err != nil {
-		errs = append(errs, fmt.Errorf("interrupted at t=%s, before the scenario ended: %w", offset(d.since(time.Now())), err))
-	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	return nil
+	return w, nil
 }
