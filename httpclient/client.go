@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -26,21 +25,8 @@ type Client struct {
 	base      *baseURL
 	baseState *originState // the base origin's state, nil with no base URL
 
-	timeout        time.Duration
-	retry          RetryPolicy
-	threshold      int
-	recovery       time.Duration
-	defaultHeaders http.Header
-	propagateID    bool
-	logger         *slog.Logger
-	hooks          Hooks
-	budget         RetryBudget
-	hedge          HedgePolicy
-	attemptHeader  string
-	totalTimeout   time.Duration
-	maxOrigins     int
-	idleExpiry     time.Duration
-	breaker        breaker.Settings // per origin; OnStateChange added per origin
+	config                   // resolved: the defaults applied, the policies validated
+	breaker breaker.Settings // per origin; OnStateChange added per origin
 
 	rt           *transport
 	hc           *http.Client
@@ -98,24 +84,13 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		return nil, errors.Join(errs...)
 	}
 
+	cfg.retry, cfg.budget, cfg.errs = retry, budget, nil
+	cfg.maxOrigins = max(cfg.maxOrigins, 1)
 	c := &Client{
-		base:           base,
-		timeout:        cfg.timeout,
-		retry:          retry,
-		threshold:      cfg.failureThreshold,
-		recovery:       cfg.recovery,
-		defaultHeaders: cfg.defaultHeaders,
-		propagateID:    cfg.propagateID,
-		logger:         cfg.logger,
-		hooks:          cfg.hooks,
-		budget:         budget,
-		hedge:          cfg.hedge,
-		attemptHeader:  cfg.attemptHeader,
-		totalTimeout:   cfg.totalTimeout,
-		maxOrigins:     max(cfg.maxOrigins, 1),
-		breaker:        settings,
-		idleExpiry:     cfg.idleExpiry,
-		closeCh:        make(chan struct{}),
+		config:  cfg,
+		base:    base,
+		breaker: settings,
+		closeCh: make(chan struct{}),
 	}
 	c.reg.c = c
 	rt := cfg.transport
@@ -345,30 +320,8 @@ func (c *Client) doTotal(req *http.Request, total time.Duration) (*http.Response
 		}
 		return nil, err
 	}
-	resp.Body = &totalBody{rc: resp.Body, cancel: cancel, ctx: ctx, parent: parent}
+	resp.Body = &deadlineBody{rc: resp.Body, cancel: cancel, outer: parent, inner: ctx, wrap: asTotalTimeout}
 	return resp, nil
-}
-
-// totalBody ends a call's total deadline context with its body, and reports
-// reads it cut as total timeouts.
-type totalBody struct {
-	rc          io.ReadCloser
-	cancel      context.CancelFunc
-	ctx, parent context.Context
-}
-
-func (b *totalBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if err != nil && err != io.EOF && b.parent.Err() == nil && context.Cause(b.ctx) == ErrTotalTimeout {
-		err = &totalTimeoutError{err: err}
-	}
-	return n, err
-}
-
-func (b *totalBody) Close() error {
-	err := b.rc.Close()
-	b.cancel()
-	return err
 }
 
 // StandardClient returns a new *http.Client (no Timeout, no cookie jar) whose

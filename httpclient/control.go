@@ -109,7 +109,7 @@ func (c *Client) ResetBreaker(origin string) error {
 
 // originOf finds (or makes) the state of the origin named by a URL.
 func (c *Client) originOf(origin string) (*originState, error) {
-	if c.threshold <= 0 {
+	if c.failureThreshold <= 0 {
 		return nil, ErrNoBreaker
 	}
 	u, err := url.Parse(origin)

@@ -103,11 +103,11 @@ func TestModes_R45_Config(t *testing.T) {
 		}
 	}
 	c, _ := New("", WithBreakerPolicy(BreakerPolicy{FailureRatio: 0.5}), WithCircuitBreaker(0, 0))
-	if c.threshold != 0 {
+	if c.failureThreshold != 0 {
 		t.Error("WithCircuitBreaker(0, 0) after a policy did not disable the breaker")
 	}
 	c, _ = New("", WithCircuitBreaker(0, 0), WithBreakerPolicy(BreakerPolicy{}))
-	if c.threshold != DefaultFailureThreshold || c.breaker.Recovery != DefaultRecovery {
+	if c.failureThreshold != DefaultFailureThreshold || c.breaker.Recovery != DefaultRecovery {
 		t.Error("the zero policy after WithCircuitBreaker(0, 0) is not the default breaker")
 	}
 }

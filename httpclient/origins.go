@@ -195,7 +195,7 @@ func (r *registry) newState(origin string) *originState {
 	if !c.budget.Disabled {
 		s.budget = newBudget(c.budget)
 	}
-	if c.threshold > 0 {
+	if c.failureThreshold > 0 {
 		settings := c.breaker
 		settings.OnStateChange = func(ch breaker.Change) { c.stateChange(origin, ch) }
 		br, err := breaker.New(settings)

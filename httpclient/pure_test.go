@@ -226,8 +226,8 @@ func TestNew_Defaults(t *testing.T) {
 		c.retry.BackoffMax != want.BackoffMax || c.retry.Jitter != want.Jitter {
 		t.Errorf("retry = %+v, want %+v", c.retry, want)
 	}
-	if c.threshold != 5 || c.recovery != 30*time.Second || !c.propagateID {
-		t.Errorf("breaker %d/%v propagate %v", c.threshold, c.recovery, c.propagateID)
+	if c.failureThreshold != 5 || c.recovery != 30*time.Second || !c.propagateID {
+		t.Errorf("breaker %d/%v propagate %v", c.failureThreshold, c.recovery, c.propagateID)
 	}
 	if c.ownTransport == nil {
 		t.Error("no own transport")

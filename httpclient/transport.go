@@ -354,7 +354,7 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 		r.class = ErrorClass(r.err)
 	} else {
 		if cancel != nil {
-			resp.Body = &attemptBody{rc: resp.Body, cancel: cancel, ctx: h.ctx, actx: actx}
+			resp.Body = &deadlineBody{rc: resp.Body, cancel: cancel, outer: h.ctx, inner: actx, wrap: asAttemptTimeout}
 		}
 		resp.Request = h.req
 		if failureStatus(resp.StatusCode) {
@@ -507,30 +507,35 @@ type prefixedBody struct {
 
 func (b *prefixedBody) Close() error { return b.c.Close() }
 
-// attemptBody keeps an attempt's context alive until its body is read to EOF
-// or closed, so the per-attempt timeout covers the body as
-// http.Client.Timeout does (R14), and reports that timeout as an attempt
-// timeout (R15).
-type attemptBody struct {
-	rc        io.ReadCloser
-	cancel    context.CancelFunc
-	ctx, actx context.Context
+// deadlineBody keeps a context alive until its body is read to EOF or
+// closed, so that an attempt's timeout (R14) or a call's total deadline (R47)
+// covers the body as http.Client.Timeout does, and reports a read that
+// deadline cut with wrap (R15). outer is the caller's context: when it ended
+// too, the error is the caller's and stays as it is.
+type deadlineBody struct {
+	rc           io.ReadCloser
+	cancel       context.CancelFunc
+	outer, inner context.Context
+	wrap         func(error) error
 }
 
-func (b *attemptBody) Read(p []byte) (int, error) {
+func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err != nil {
 		if err == io.EOF {
 			b.cancel()
-		} else if b.ctx.Err() == nil && b.actx.Err() != nil {
-			err = &attemptTimeoutError{err: err}
+		} else if b.outer.Err() == nil && b.inner.Err() != nil {
+			err = b.wrap(err)
 		}
 	}
 	return n, err
 }
 
-func (b *attemptBody) Close() error {
+func (b *deadlineBody) Close() error {
 	err := b.rc.Close()
 	b.cancel()
 	return err
 }
+
+func asAttemptTimeout(err error) error { return &attemptTimeoutError{err: err} }
+func asTotalTimeout(err error) error   { return &totalTimeoutError{err: err} }
