@@ -8,14 +8,16 @@ STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSIO
 # Every module in the repo: the core and any nested integration module.
 MODULES := $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \; | sort)
 
-.PHONY: all test demo fmt-check vet staticcheck race bench fuzz
+BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+
+.PHONY: all test demo fmt-check vet staticcheck race bench bench-core bench-smoke fuzz
 
 all: test
 
 demo:
 	$(GO) run ./cmd/tempest-demo
 
-test: fmt-check vet staticcheck race
+test: fmt-check vet staticcheck race bench-smoke
 	@echo "make test: all checks passed"
 
 fmt-check:
@@ -39,7 +41,19 @@ fuzz:
 	$(GO) test ./httpclient -run '^$$' -fuzz FuzzJoinURL -fuzztime 20s
 	$(GO) test ./requestid -run '^$$' -fuzz FuzzValid -fuzztime 20s
 
-# Benchmarks beside raw net/http in the same run; medians of 6 and ratios.
+# Every benchmark of the bench module once, so none can rot; no timing is asserted.
+bench-smoke:
+	cd bench && $(GO) test -run '^$$' -bench . -benchtime=1x ./...
+
+# Tempest beside raw net/http and its peers (bench/): 6 interleaved samples of
+# every benchmark, benchstat, the outage run, then docs/benchmarks.{md,svg}.
 bench:
+	set -o pipefail; cd bench && $(GO) test -c -o bench.test . && for i in 1 2 3 4 5 6; do ./bench.test -test.run '^$$' -test.bench . -test.benchmem -test.count=1 -test.timeout 30m; done | tee bench.out
+	cd bench && $(BENCHSTAT) -col /client bench.out > benchstat.out
+	cd bench && BENCH_OUTAGE_OUT=outage.out $(GO) test -run '^TestOutage$$' -count=1 .
+	cd bench && $(GO) run ./cmd/benchreport -bench bench.out -benchstat benchstat.out -outage outage.out -md ../docs/benchmarks.md -svg ../docs/benchmarks.svg
+
+# The core's in-package benchmarks beside raw net/http: medians of 6 and ratios.
+bench-core:
 	$(GO) test ./httpclient -run '^$$' -bench . -benchmem -count 6 | tee bench.out
 	awk -f scripts/benchratio.awk bench.out

@@ -27,6 +27,7 @@ type Client struct {
 
 	config                   // resolved: the defaults applied, the policies validated
 	breaker breaker.Settings // per origin; OnStateChange added per origin
+	timed   bool             // an attempt's duration is wanted: hooks, a logger or slow calls
 
 	rt           *transport
 	hc           *http.Client
@@ -92,6 +93,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		breaker: settings,
 		closeCh: make(chan struct{}),
 	}
+	c.timed = cfg.hooks.AttemptDone != nil || cfg.logger != nil || settings.SlowCall > 0
 	c.reg.c = c
 	rt := cfg.transport
 	if rt == nil {
@@ -173,6 +175,22 @@ func (c *Client) Request(ctx context.Context, method, rawURL string, opts ...Req
 		}
 	}
 
+	if len(opts) == 0 { // the common call: nothing to apply, nothing to allocate
+		req, err := http.NewRequestWithContext(ctx, method, target, nil)
+		if err != nil {
+			return nil, &url.Error{Op: urlErrorOp(method), URL: target, Err: fmt.Errorf("%w: %v", ErrInvalidRequest, err)}
+		}
+		return c.Do(req)
+	}
+	req, err := c.build(ctx, method, target, opts)
+	if err != nil {
+		return nil, err
+	}
+	return c.Do(req)
+}
+
+// build makes the request of a call with options.
+func (c *Client) build(ctx context.Context, method, target string, opts []RequestOption) (*http.Request, error) {
 	var cc callConfig
 	for _, o := range opts {
 		if o != nil {
@@ -184,6 +202,7 @@ func (c *Client) Request(ctx context.Context, method, rawURL string, opts ...Req
 	}
 	var body io.Reader
 	if cc.body != nil {
+		var err error
 		if body, err = cc.body(); err != nil {
 			return nil, &url.Error{Op: urlErrorOp(method), URL: target, Err: err}
 		}
@@ -206,7 +225,7 @@ func (c *Client) Request(ctx context.Context, method, rawURL string, opts ...Req
 	if cc.contentType != "" && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", cc.contentType)
 	}
-	return c.Do(req)
+	return req, nil
 }
 
 // resolve turns a call URL into the target URL and its origin's state (nil

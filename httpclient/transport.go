@@ -124,6 +124,14 @@ func (t *transport) initHop(h *hop, req *http.Request) error {
 	return nil
 }
 
+// deadlineFirst reports whether the caller's deadline comes no later than
+// the attempt timeout would: the attempt then needs no context of its own,
+// and ends as the caller's (R15).
+func (h *hop) deadlineFirst() bool {
+	dl, ok := h.ctx.Deadline()
+	return ok && time.Until(dl) <= h.timeout
+}
+
 // admit asks the breaker for one attempt.
 func (h *hop) admit() (breaker.Ticket, error) {
 	if h.st.br == nil {
@@ -291,7 +299,7 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 		a.Breaker, a.Generation, a.Probe = ticket.State(), ticket.Generation(), ticket.Probe()
 	}
 	actx, cancel := parent, context.CancelFunc(nil)
-	if !h.noTimeout {
+	if !h.noTimeout && !h.deadlineFirst() {
 		actx, cancel = context.WithTimeout(parent, h.timeout)
 	}
 	if release != nil {
@@ -320,9 +328,15 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 		}
 	}
 
-	start := time.Now()
+	var start time.Time
+	if c.timed {
+		start = time.Now()
+	}
 	resp, err := h.t.base.RoundTrip(areq)
-	dur := time.Since(start)
+	var dur time.Duration
+	if c.timed {
+		dur = time.Since(start)
+	}
 
 	r := attemptResult{resp: resp, err: err, hedge: k, a: a, class: "status"}
 	outcome := breaker.Success
