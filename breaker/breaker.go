@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tempestsdk/tempest/internal/window"
 )
 
 // State is the state of a circuit.
@@ -177,10 +179,10 @@ type Snapshot struct {
 type period struct {
 	state  State
 	gen    uint64
-	until  time.Time  // Open: when it half-opens
-	err    *OpenError // Open: shared by every refused call
-	breaks int        // Open, HalfOpen: consecutive failed probes so far
-	win    *window    // Closed in ratio mode: the sliding window
+	until  time.Time      // Open: when it half-opens
+	err    *OpenError     // Open: shared by every refused call
+	breaks int            // Open, HalfOpen: consecutive failed probes so far
+	win    *window.Window // Closed in ratio mode: calls (a) and failures (b)
 
 	failures atomic.Int64             // Closed, consecutive mode: consecutive failures
 	slots    []atomic.Pointer[probe]  // HalfOpen: each a probe in flight, nil, passed or sealed
@@ -236,7 +238,7 @@ func New(s Settings) (*Breaker, error) {
 func (b *Breaker) closedPeriod(gen uint64) *period {
 	p := &period{state: Closed, gen: gen}
 	if b.cfg.ratioMode() {
-		p.win = new(window)
+		p.win = new(window.Window)
 	}
 	return p
 }
@@ -447,11 +449,15 @@ func (b *Breaker) doneRatio(p *period, o Outcome) {
 		return
 	}
 	e := b.bucketNow()
-	p.win.add(e, o == Failure)
+	var f int64
+	if o == Failure {
+		f = 1
+	}
+	p.win.Add(e, 1, f)
 	if o != Failure {
 		return
 	}
-	if calls, failures := p.win.counts(e); b.cfg.tripsRatio(calls, failures) {
+	if calls, failures := p.win.Sum(e); b.cfg.tripsRatio(calls, failures) {
 		now := b.cfg.now()
 		b.replace(p, b.openPeriod(p.gen+1, now.Add(b.cfg.recovery), 0), Change{At: now, Cause: CauseFailureRatio})
 	}
@@ -600,7 +606,7 @@ func (b *Breaker) Snapshot() Snapshot {
 		case Closed:
 			s := Snapshot{State: Closed, Generation: p.gen}
 			if p.win != nil {
-				calls, failures := p.win.counts(b.bucketAt(now))
+				calls, failures := p.win.Sum(b.bucketAt(now))
 				s.Calls, s.Failures = int(calls), int(failures)
 			} else {
 				s.ConsecutiveFailures = int(p.failures.Load())

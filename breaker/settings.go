@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/tempestsdk/tempest/internal/window"
 )
 
 // Defaults applied by New to zero-valued Settings fields.
@@ -25,7 +27,7 @@ const (
 const maxHalfOpenProbes = 100
 
 // windowBuckets is how many buckets a ratio-mode Window is kept as.
-const windowBuckets = 10
+const windowBuckets = window.Buckets
 
 // ErrInvalidSettings is wrapped by every error New returns.
 var ErrInvalidSettings = errors.New("breaker: invalid settings")

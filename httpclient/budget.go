@@ -2,8 +2,9 @@ package httpclient
 
 import (
 	"fmt"
-	"sync/atomic"
 	"time"
+
+	"github.com/tempestsdk/tempest/internal/window"
 )
 
 // RetryBudget caps retries per origin so that they cannot multiply the load
@@ -61,10 +62,8 @@ func WithRetryBudget(b RetryBudget) Option {
 	return func(c *config) { c.budget = b }
 }
 
-const budgetBuckets = 10
-
-// budget is one origin's retry budget: ten buckets of calls and retries over
-// a sliding window, updated with atomics only. The check and the count of a
+// budget is one origin's retry budget: calls (a) and retries (b) over a
+// sliding window, counted with atomics only. The check and the count of a
 // retry are not one atomic step, so concurrent callers may overshoot the
 // budget by a few retries; the cap is a load limit, not a contract.
 type budget struct {
@@ -72,55 +71,30 @@ type budget struct {
 	reserve int64
 	width   int64     // bucket width in nanoseconds
 	epoch   time.Time // carries a monotonic reading outside synctest bubbles
-	buckets [budgetBuckets]budgetBucket
-}
-
-type budgetBucket struct {
-	stamp   atomic.Int64 // the bucket number it counts for
-	calls   atomic.Int64
-	retries atomic.Int64
+	win     window.Window
 }
 
 func newBudget(b RetryBudget) *budget {
 	return &budget{
 		ratio:   b.Ratio,
 		reserve: int64(b.Reserve),
-		width:   max(int64(b.Window/budgetBuckets), 1),
+		width:   max(int64(b.Window/window.Buckets), 1),
 		epoch:   time.Now(),
 	}
-}
-
-// bucket returns the bucket of number idx, reset if it still holds an older
-// one. A count landing between the reset's CAS and its stores may be lost:
-// an approximation at bucket turnover.
-func (b *budget) bucket(idx int64) *budgetBucket {
-	bk := &b.buckets[idx%budgetBuckets]
-	if s := bk.stamp.Load(); s != idx && bk.stamp.CompareAndSwap(s, idx) {
-		bk.calls.Store(0)
-		bk.retries.Store(0)
-	}
-	return bk
 }
 
 func (b *budget) index() int64 { return int64(time.Since(b.epoch)) / b.width }
 
 // call counts one call (the first attempt of a hop).
-func (b *budget) call() { b.bucket(b.index()).calls.Add(1) }
+func (b *budget) call() { b.win.Add(b.index(), 1, 0) }
 
 // spend takes one retry from the budget, or reports that it is spent.
 func (b *budget) spend() bool {
 	idx := b.index()
-	var calls, retries int64
-	for i := range b.buckets {
-		bk := &b.buckets[i]
-		if s := bk.stamp.Load(); s > idx-budgetBuckets && s <= idx {
-			calls += bk.calls.Load()
-			retries += bk.retries.Load()
-		}
-	}
+	calls, retries := b.win.Sum(idx)
 	if retries >= int64(b.ratio*float64(calls))+b.reserve {
 		return false
 	}
-	b.bucket(idx).retries.Add(1)
+	b.win.Add(idx, 0, 1)
 	return true
 }
