@@ -19,34 +19,9 @@ func TestR19ExactlyOneProbeAmongConcurrentAllows(t *testing.T) {
 		fail(t, b, 1)
 		for round := range rounds {
 			time.Sleep(time.Second)
-			start := make(chan struct{})
-			var (
-				wg       sync.WaitGroup
-				refused  atomic.Int32
-				mu       sync.Mutex
-				admitted []Ticket
-			)
-			for range goroutines {
-				wg.Go(func() {
-					<-start
-					tk, err := b.Allow()
-					if err != nil {
-						if !errors.Is(err, ErrOpen) {
-							t.Errorf("Allow: %v", err)
-						}
-						refused.Add(1)
-						return
-					}
-					mu.Lock()
-					admitted = append(admitted, tk)
-					mu.Unlock()
-				})
-			}
-			synctest.Wait() // every goroutine is parked on the barrier
-			close(start)
-			wg.Wait()
-			if len(admitted) != 1 || refused.Load() != goroutines-1 {
-				t.Fatalf("round %d: %d admitted, %d refused; want exactly one probe", round, len(admitted), refused.Load())
+			admitted, refused := allowRace(t, b, goroutines)
+			if len(admitted) != 1 || refused != goroutines-1 {
+				t.Fatalf("round %d: %d admitted, %d refused; want exactly one probe", round, len(admitted), refused)
 			}
 			if !admitted[0].Probe() {
 				t.Fatalf("round %d: the admitted call is not the probe", round)

@@ -3,7 +3,9 @@ package breaker
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -125,4 +127,37 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
+}
+
+// allowRace parks n goroutines on a barrier inside a synctest bubble, lets
+// them call Allow at once, and returns the tickets admitted and the number
+// refused with ErrOpen.
+func allowRace(t *testing.T, b *Breaker, n int) (admitted []Ticket, refused int32) {
+	t.Helper()
+	start := make(chan struct{})
+	var (
+		wg  sync.WaitGroup
+		ref atomic.Int32
+		mu  sync.Mutex
+	)
+	for range n {
+		wg.Go(func() {
+			<-start
+			tk, err := b.Allow()
+			if err != nil {
+				if !errors.Is(err, ErrOpen) {
+					t.Errorf("Allow: %v", err)
+				}
+				ref.Add(1)
+				return
+			}
+			mu.Lock()
+			admitted = append(admitted, tk)
+			mu.Unlock()
+		})
+	}
+	synctest.Wait() // every goroutine is parked on the barrier
+	close(start)
+	wg.Wait()
+	return admitted, ref.Load()
 }

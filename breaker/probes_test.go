@@ -1,9 +1,6 @@
 package breaker
 
 import (
-	"errors"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -25,34 +22,9 @@ func TestProbesExactlyNAmongConcurrentAllows(t *testing.T) {
 		fail(t, b, 1)
 		for round := range rounds {
 			time.Sleep(time.Second)
-			start := make(chan struct{})
-			var (
-				wg       sync.WaitGroup
-				refused  atomic.Int32
-				mu       sync.Mutex
-				admitted []Ticket
-			)
-			for range goroutines {
-				wg.Go(func() {
-					<-start
-					tk, err := b.Allow()
-					if err != nil {
-						if !errors.Is(err, ErrOpen) {
-							t.Errorf("Allow: %v", err)
-						}
-						refused.Add(1)
-						return
-					}
-					mu.Lock()
-					admitted = append(admitted, tk)
-					mu.Unlock()
-				})
-			}
-			synctest.Wait()
-			close(start)
-			wg.Wait()
-			if len(admitted) != probes || refused.Load() != goroutines-probes {
-				t.Fatalf("round %d: %d admitted, %d refused; want exactly %d probes", round, len(admitted), refused.Load(), probes)
+			admitted, refused := allowRace(t, b, goroutines)
+			if len(admitted) != probes || refused != goroutines-probes {
+				t.Fatalf("round %d: %d admitted, %d refused; want exactly %d probes", round, len(admitted), refused, probes)
 			}
 			for _, tk := range admitted {
 				if !tk.Probe() || tk.State() != HalfOpen {
