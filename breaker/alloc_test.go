@@ -48,32 +48,9 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	probe.Done(Success)
 }
 
-func BenchmarkAllowDoneClosed(b *testing.B) {
-	br := mustNew(b, Settings{})
-	b.ReportAllocs()
-	for b.Loop() {
-		tk, err := br.Allow()
-		if err != nil {
-			b.Fatal(err)
-		}
-		tk.Done(Success)
-	}
-}
+func BenchmarkAllowDoneClosed(b *testing.B) { benchAllowDone(b, Settings{}) }
 
-func BenchmarkAllowDoneClosedParallel(b *testing.B) {
-	br := mustNew(b, Settings{})
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			tk, err := br.Allow()
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			tk.Done(Success)
-		}
-	})
-}
+func BenchmarkAllowDoneClosedParallel(b *testing.B) { benchAllowDoneParallel(b, Settings{}) }
 
 func BenchmarkAllowOpen(b *testing.B) {
 	br := mustNew(b, Settings{})
@@ -151,31 +128,10 @@ func TestModesHotPathsDoNotAllocate(t *testing.T) {
 	}
 }
 
-func BenchmarkAllowDoneClosedRatio(b *testing.B) {
-	br := mustNew(b, Settings{FailureRatio: 0.5})
-	b.ReportAllocs()
-	for b.Loop() {
-		tk, err := br.Allow()
-		if err != nil {
-			b.Fatal(err)
-		}
-		tk.Done(Success)
-	}
-}
+func BenchmarkAllowDoneClosedRatio(b *testing.B) { benchAllowDone(b, Settings{FailureRatio: 0.5}) }
 
 func BenchmarkAllowDoneClosedRatioParallel(b *testing.B) {
-	br := mustNew(b, Settings{FailureRatio: 0.5})
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			tk, err := br.Allow()
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			tk.Done(Success)
-		}
-	})
+	benchAllowDoneParallel(b, Settings{FailureRatio: 0.5})
 }
 
 // A failure in ratio mode also sums the window; MinimumThroughput is out of
@@ -218,4 +174,33 @@ func BenchmarkAllowHalfOpenRefusedProbes3(b *testing.B) {
 			b.Fatal("admitted a fourth probe")
 		}
 	}
+}
+
+// benchAllowDone measures one admitted call reported as a success.
+func benchAllowDone(b *testing.B, s Settings) {
+	br := mustNew(b, s)
+	b.ReportAllocs()
+	for b.Loop() {
+		tk, err := br.Allow()
+		if err != nil {
+			b.Fatal(err)
+		}
+		tk.Done(Success)
+	}
+}
+
+// benchAllowDoneParallel is benchAllowDone from every P at once.
+func benchAllowDoneParallel(b *testing.B, s Settings) {
+	br := mustNew(b, s)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			tk, err := br.Allow()
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			tk.Done(Success)
+		}
+	})
 }
