@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"sync"
@@ -210,6 +211,7 @@ type Breaker struct {
 	cfg   config
 	cur   atomic.Pointer[period]
 	epoch time.Time // ratio mode: bucket numbers count from here (with a monotonic reading for time.Now)
+	seed  uint64    // growth: the jitter of each break (breakFor)
 
 	// mu serialises transitions and guards the notification queue. No user
 	// code (callbacks, the clock) runs while it is held.
@@ -226,6 +228,9 @@ func New(s Settings) (*Breaker, error) {
 		return nil, err
 	}
 	b := &Breaker{cfg: cfg}
+	if cfg.maxRecovery > 0 {
+		b.seed = rand.Uint64()
+	}
 	if cfg.ratioMode() {
 		b.epoch = cfg.now()
 	}
@@ -510,7 +515,7 @@ func (b *Breaker) expire(p *period, pr *probe) {
 // breakFor says.
 func (b *Breaker) reopen(p *period, from time.Time) *period {
 	k := p.breaks + 1
-	return b.openPeriod(p.gen+1, from.Add(b.cfg.breakFor(k)), k)
+	return b.openPeriod(p.gen+1, from.Add(b.cfg.breakFor(k, b.seed, p.gen+1)), k)
 }
 
 func (b *Breaker) openPeriod(gen uint64, until time.Time, breaks int) *period {
@@ -588,16 +593,24 @@ func (b *Breaker) force(next *period, ch Change) {
 	b.flush()
 }
 
-// State returns the state a call would meet now; see Snapshot.
+// State returns the state a call would meet now; see Snapshot. It does not
+// mutate the Breaker.
 func (b *Breaker) State() State {
 	return b.Snapshot().State
 }
 
-// Snapshot returns the current state. A half-open probe past its bound is
-// counted as a failure here, as in Allow (that transition is made and
-// notified). The end of an open period is not: Snapshot reports HalfOpen
-// but leaves the transition, and its new generation, to the next Allow,
-// which becomes the probe.
+// Snapshot returns the state a call would meet now. It is a pure read: it
+// makes no transition and runs no callback, so it is safe to call from
+// OnStateChange, from under the caller's own locks, and from a sweep.
+// Transitions are made only by Allow, Done, Trip and Reset.
+//
+// Two transitions may be due and not yet made; Snapshot reports their
+// outcome. When an open period has ended, it reports HalfOpen in the open
+// period's generation: the half-open generation begins with the next Allow,
+// which becomes the probe. When a half-open probe has outlived its bound, it
+// reports the open period that the next Allow or Done will start from the
+// probe's deadline (R37), with that period's generation, Until and Breaks,
+// or HalfOpen if that period has ended too.
 func (b *Breaker) Snapshot() Snapshot {
 	now := b.cfg.now()
 	for {
@@ -614,10 +627,7 @@ func (b *Breaker) Snapshot() Snapshot {
 			}
 			return s
 		case Open:
-			if now.Before(p.until) {
-				return Snapshot{State: Open, Generation: p.gen, Until: p.until, Breaks: p.breaks}
-			}
-			return Snapshot{State: HalfOpen, Generation: p.gen, Breaks: p.breaks}
+			return openSnapshot(p.gen, p.until, p.breaks, now)
 		case HalfOpen:
 			first, _, inFlight, live := p.scan()
 			switch {
@@ -629,8 +639,19 @@ func (b *Breaker) Snapshot() Snapshot {
 				return Snapshot{State: HalfOpen, Generation: p.gen, Until: first.deadline,
 					ProbeInFlight: true, ProbesInFlight: inFlight, Breaks: p.breaks}
 			default:
-				b.expire(p, first)
+				// The pending expiry: what reopen(p, first.deadline) makes.
+				k := p.breaks + 1
+				until := first.deadline.Add(b.cfg.breakFor(k, b.seed, p.gen+1))
+				return openSnapshot(p.gen+1, until, k, now)
 			}
 		}
 	}
+}
+
+// openSnapshot describes an open period of generation gen that ends at until.
+func openSnapshot(gen uint64, until time.Time, breaks int, now time.Time) Snapshot {
+	if now.Before(until) {
+		return Snapshot{State: Open, Generation: gen, Until: until, Breaks: breaks}
+	}
+	return Snapshot{State: HalfOpen, Generation: gen, Breaks: breaks}
 }

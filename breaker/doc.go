@@ -24,7 +24,8 @@
 //     re-opens counted from the probe's deadline, so a stuck probe cannot
 //     keep the circuit half-open. With several probes this holds for each:
 //     the first deadline to pass ends the half-open period. It is noticed
-//     lazily, by the next Allow, Done or Snapshot.
+//     lazily, by the next Allow or Done; State and Snapshot report it
+//     without making it, as queries never move the circuit (R54).
 //
 // # Modes
 //

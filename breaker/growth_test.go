@@ -107,9 +107,21 @@ func TestGrowthCountsTimedOutProbes(t *testing.T) {
 		admit(t, b)
 		deadline := time.Now().Add(500 * time.Millisecond)
 		time.Sleep(500 * time.Millisecond)
+		before := len(rec.get())
 		s := b.Snapshot()
 		if d := s.Until.Sub(deadline); s.State != Open || s.Breaks != 2 || d < 1600*time.Millisecond || d > 2*time.Second {
 			t.Fatalf("snapshot %+v: break of %v from the deadline, want the second break", s, d)
+		}
+		if n := len(rec.get()); n != before {
+			t.Fatalf("Snapshot made %d transitions; it must be a pure read", n-before)
+		}
+		// The next Allow makes the pending transition, with the break
+		// Snapshot foretold.
+		if _, err := b.Allow(); err == nil {
+			t.Fatal("Allow admitted a call during the second break")
+		}
+		if s2 := b.Snapshot(); s2 != s {
+			t.Fatalf("after the transition %+v, Snapshot foretold %+v", s2, s)
 		}
 		ch := rec.get()
 		if c := ch[len(ch)-1]; c.Cause != CauseProbeTimeout || !c.At.Equal(deadline) || !c.Until.Equal(s.Until) {
@@ -177,8 +189,8 @@ func TestGrowthBreakForBounds(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, k := range []int{1, 2, 3, 10, 30, 62, 63, 64, 65, 100, 1 << 20, math.MaxInt} {
-			for range 200 {
-				d := cfg.breakFor(k)
+			for i := range 200 {
+				d := cfg.breakFor(k, uint64(i)*7919, uint64(i))
 				if d < c.rec || d > c.max || (k == 1 && d != c.rec) {
 					t.Fatalf("Recovery %v MaxRecovery %v: break %d = %v", c.rec, c.max, k, d)
 				}

@@ -72,11 +72,17 @@ func (s *originState) snapshot() BreakerSnapshot {
 }
 
 // Breaker returns the snapshot of one origin's breaker; origin is a URL or
-// scheme://host[:port].
+// scheme://host[:port]. It is a pure read: an origin the client keeps no
+// state for is reported Closed with Generation 0, and no state is made for
+// it.
 func (c *Client) Breaker(origin string) (BreakerSnapshot, error) {
-	s, err := c.originOf(origin)
+	norm, err := c.originName(origin)
 	if err != nil {
 		return BreakerSnapshot{}, err
+	}
+	s := c.reg.peek(norm)
+	if s == nil {
+		return BreakerSnapshot{Origin: norm, State: breaker.Closed}, nil
 	}
 	return s.snapshot(), nil
 }
@@ -109,15 +115,39 @@ func (c *Client) ResetBreaker(origin string) error {
 
 // originOf finds (or makes) the state of the origin named by a URL.
 func (c *Client) originOf(origin string) (*originState, error) {
+	norm, err := c.originName(origin)
+	if err != nil {
+		return nil, err
+	}
+	return c.reg.lookup(norm), nil
+}
+
+// originName returns the normalised origin (R16) of a URL given to an
+// operator control.
+func (c *Client) originName(origin string) (string, error) {
 	if c.failureThreshold <= 0 {
-		return nil, ErrNoBreaker
+		return "", ErrNoBreaker
 	}
 	u, err := url.Parse(origin)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%w: %q is not an http or https origin", ErrInvalidRequest, origin)
+		return "", fmt.Errorf("%w: %q is not an http or https origin", ErrInvalidRequest, redactOrigin(origin))
 	}
 	if _, err := portOf(u.Scheme, u.Host); err != nil {
-		return nil, fmt.Errorf("%w: %q: %v", ErrInvalidRequest, origin, err)
+		return "", fmt.Errorf("%w: %q: %v", ErrInvalidRequest, redactOrigin(origin), err)
 	}
-	return c.reg.lookup(normalizeOrigin(u.Scheme, u.Host)), nil
+	return normalizeOrigin(u.Scheme, u.Host), nil
+}
+
+// redactOrigin hides a password in an origin an operator passed, as
+// net/http's errors do.
+func redactOrigin(origin string) string {
+	if u, err := url.Parse(origin); err == nil {
+		return u.Redacted()
+	}
+	if at := strings.LastIndexByte(origin, '@'); at >= 0 {
+		if i := strings.Index(origin, "://"); i >= 0 && i < at {
+			return origin[:i+3] + "***" + origin[at:]
+		}
+	}
+	return origin
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -88,7 +89,7 @@ func (h *hop) race(n int) (res attemptResult, refused error) {
 		}
 		rctx, cancel := context.WithCancelCause(h.ctx)
 		cancels = append(cancels, cancel)
-		go func() { results <- h.attempt(rctx, cancel, n, k, ticket, body) }()
+		go h.racer(results, rctx, cancel, n, k, ticket, body)
 		return nil
 	}
 	if err := launch(0); err != nil {
@@ -122,6 +123,22 @@ func (h *hop) race(n int) (res attemptResult, refused error) {
 	}
 }
 
+// racer runs one attempt of a race on its own goroutine. attempt recovers
+// what user code may throw (the RoundTripper, hooks); this recover is the
+// last guard, so that no goroutine of the client can end the process, and
+// the race still gets a result to wait for.
+func (h *hop) racer(results chan<- attemptResult, ctx context.Context, cancel context.CancelCauseFunc, n, k int, ticket breaker.Ticket, body io.ReadCloser) {
+	defer func() {
+		if v := recover(); v != nil {
+			cancel(nil)
+			ticket.Done(breaker.Ignore) // a no-op if the attempt reported already
+			h.c.logPanic(ctx, "hedge", v)
+			results <- attemptResult{err: fmt.Errorf("httpclient: hedged attempt panicked: %v", v), hedge: k, class: "other"}
+		}
+	}()
+	results <- h.attempt(ctx, cancel, n, k, ticket, body)
+}
+
 // onHeap returns a copy of h that goroutines may keep, so that the hop of
 // the common, unhedged path stays on its caller's stack.
 func (h *hop) onHeap() *hop {
@@ -144,7 +161,10 @@ func (h *hop) abandon(cancels []context.CancelCauseFunc, winner int, results cha
 	go func() {
 		for range pending {
 			r := <-results
-			closeResponse(r.resp)
+			func() {
+				defer func() { _ = recover() }() // a body's Read or Close is not ours
+				closeResponse(r.resp)
+			}()
 		}
 	}()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
@@ -93,15 +94,41 @@ type StateChange struct {
 	Until      time.Time // when To is Open: when it half-opens
 }
 
-// safely runs f, recovering and logging a panic (R22).
+// safely runs f, recovering a panic and logging it when a logger is set
+// (R22): a hook never breaks a call, logger or not.
 func (c *Client) safely(what string, f func()) {
 	defer func() {
-		if v := recover(); v != nil && c.logger != nil {
-			c.logger.LogAttrs(context.Background(), slog.LevelError, "httpclient: hook panicked",
-				slog.String("hook", what), slog.String("panic", fmt.Sprint(v)))
+		if v := recover(); v != nil {
+			c.logPanic(context.Background(), what, v)
 		}
 	}()
 	f()
+}
+
+// logPanic logs a panic recovered from user code, with its stack.
+func (c *Client) logPanic(ctx context.Context, what string, v any) {
+	if c.logger != nil {
+		c.log(ctx, slog.LevelError, "httpclient: recovered a panic",
+			slog.String("in", what), slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
+	}
+}
+
+// log writes one record. The logger's handler is user code: a panic in it
+// is dropped, so that logging can never break a call.
+func (c *Client) log(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
+	defer func() { _ = recover() }()
+	c.logger.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// retryIf asks the policy's RetryIf; a panic in it means "do not retry".
+func (c *Client) retryIf(ctx context.Context, f func(*http.Response, error) bool, resp *http.Response, err error) (retry bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			retry = false
+			c.logPanic(ctx, "RetryIf", v)
+		}
+	}()
+	return f(resp, err)
 }
 
 func (c *Client) attemptStart(ctx context.Context, req *http.Request, a Attempt) context.Context {
@@ -121,7 +148,7 @@ func (c *Client) attemptDone(ctx context.Context, a Attempt, r AttemptResult) {
 	if c.hooks.AttemptDone != nil {
 		c.safely("AttemptDone", func() { c.hooks.AttemptDone(ctx, a, r) })
 	}
-	if c.logger != nil && c.logger.Enabled(ctx, slog.LevelDebug) {
+	if c.logger != nil && c.debugEnabled(ctx) {
 		attrs := []slog.Attr{
 			slog.String("method", a.Method), slog.String("origin", a.Origin), slog.String("path", a.Path),
 			slog.Int("attempt", a.N), slog.Duration("duration", r.Duration), slog.String("class", r.Class),
@@ -129,8 +156,15 @@ func (c *Client) attemptDone(ctx context.Context, a Attempt, r AttemptResult) {
 		if r.Status != 0 {
 			attrs = append(attrs, slog.Int("status", r.Status))
 		}
-		c.logger.LogAttrs(ctx, slog.LevelDebug, "httpclient: attempt", attrs...)
+		c.log(ctx, slog.LevelDebug, "httpclient: attempt", attrs...)
 	}
+}
+
+// debugEnabled asks the logger whether attempts are logged, so that their
+// attributes are built only then; a panicking handler means no.
+func (c *Client) debugEnabled(ctx context.Context) (on bool) {
+	defer func() { _ = recover() }()
+	return c.logger.Enabled(ctx, slog.LevelDebug)
 }
 
 func (c *Client) retryEvent(ctx context.Context, e RetryEvent) {
@@ -138,7 +172,7 @@ func (c *Client) retryEvent(ctx context.Context, e RetryEvent) {
 		c.safely("Retry", func() { c.hooks.Retry(ctx, e) })
 	}
 	if c.logger != nil {
-		c.logger.LogAttrs(ctx, slog.LevelInfo, "httpclient: retrying",
+		c.log(ctx, slog.LevelInfo, "httpclient: retrying",
 			slog.String("method", e.Attempt.Method), slog.String("origin", e.Attempt.Origin),
 			slog.String("path", e.Attempt.Path), slog.Int("attempt", e.Attempt.N),
 			slog.String("reason", e.Reason), slog.Duration("wait", e.Wait))
@@ -150,7 +184,7 @@ func (c *Client) giveUp(ctx context.Context, e GiveUpEvent) {
 		c.safely("GiveUp", func() { c.hooks.GiveUp(ctx, e) })
 	}
 	if c.logger != nil {
-		c.logger.LogAttrs(ctx, slog.LevelInfo, "httpclient: giving up early",
+		c.log(ctx, slog.LevelInfo, "httpclient: giving up early",
 			slog.String("method", e.Attempt.Method), slog.String("origin", e.Attempt.Origin),
 			slog.String("path", e.Attempt.Path), slog.Int("attempt", e.Attempt.N),
 			slog.String("reason", e.Reason))
@@ -163,7 +197,7 @@ func (c *Client) stateChange(origin string, ch breaker.Change) {
 		c.safely("StateChange", func() { c.hooks.StateChange(sc) })
 	}
 	if c.logger != nil {
-		c.logger.LogAttrs(context.Background(), slog.LevelWarn, "httpclient: circuit "+ch.To.String(),
+		c.log(context.Background(), slog.LevelWarn, "httpclient: circuit "+ch.To.String(),
 			slog.String("origin", origin), slog.String("from", ch.From.String()),
 			slog.Uint64("generation", ch.Generation))
 	}

@@ -175,6 +175,13 @@ func (r *registry) all() []*originState {
 	return out
 }
 
+// peek returns the state of a normalised origin, or nil: it makes none.
+func (r *registry) peek(norm string) *originState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.byOrigin[norm]
+}
+
 // lookup returns the state of a normalised origin, making it if need be.
 func (r *registry) lookup(norm string) *originState {
 	r.mu.Lock()

@@ -205,7 +205,7 @@ func (h *hop) run() (*http.Response, error) {
 			retry = retryableStatus(resp.StatusCode) && h.idempotent
 		}
 		if retry && h.policy.RetryIf != nil {
-			retry = h.policy.RetryIf(resp, err)
+			retry = c.retryIf(h.ctx, h.policy.RetryIf, resp, err)
 		}
 		if !retry || n >= h.maxAttempts {
 			return resp, err
@@ -332,7 +332,7 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 	if c.timed {
 		start = time.Now()
 	}
-	resp, err := h.t.base.RoundTrip(areq)
+	resp, err := h.t.roundTrip(areq)
 	var dur time.Duration
 	if c.timed {
 		dur = time.Since(start)
@@ -356,6 +356,8 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 			}
 		case release != nil && context.Cause(parent) == errHedgeLost:
 			outcome = breaker.Ignore // a cancelled hedge counts for nothing (R48)
+		case errors.Is(err, errBadTransport):
+			outcome = breaker.Ignore // the local RoundTripper's fault, not the upstream's
 		case cancel != nil && actx.Err() != nil:
 			r.err = &attemptTimeoutError{err: err}
 			outcome = breaker.Failure
@@ -384,6 +386,42 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 	}
 	c.attemptDone(actx, a, res)
 	return r
+}
+
+// errBadTransport marks an attempt whose RoundTripper broke its contract:
+// it panicked, or returned a nil response with a nil error. That is a fault
+// of local code, so it is not retried and counts for nothing in the breaker.
+var errBadTransport = errors.New("httpclient: the RoundTripper broke its contract")
+
+// roundTrip sends one attempt through the base RoundTripper and returns an
+// answer the rest of the client can trust, as net/http's Client does
+// (golang/go#38095): a panic or a nil response with a nil error becomes an
+// error, a response that comes with an error is closed and dropped, and a
+// nil Body or Header becomes an empty one.
+func (t *transport) roundTrip(req *http.Request) (resp *http.Response, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			resp, err = nil, fmt.Errorf("%w: %T panicked: %v", errBadTransport, t.base, v)
+			t.c.logPanic(req.Context(), "RoundTripper", v)
+		}
+	}()
+	resp, err = t.base.RoundTrip(req)
+	switch {
+	case err != nil:
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		return nil, err
+	case resp == nil:
+		return nil, fmt.Errorf("%w: %T returned a nil *http.Response and a nil error", errBadTransport, t.base)
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	if resp.Header == nil {
+		resp.Header = make(http.Header)
+	}
+	return resp, nil
 }
 
 // attemptValue is the attempt header's value, in the manner of the AWS SDKs'
