@@ -129,9 +129,11 @@ func provesNotSent(err error, trustDial bool) bool {
 	return errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect")
 }
 
-// ErrorClass names the kind of a call's failure for logs and metrics (R28):
-// "attempt_timeout", "timeout", "canceled", "circuit_open", "closed",
+// ErrorClass names the kind of a call's failure for logs and metrics (R28,
+// R44): "attempt_timeout", "timeout", "canceled", "circuit_open", "closed",
 // "certificate", "dns", "refused", "reset", "eof", "invalid_request",
+// "request_body" (the caller's request body failed to read), "local" (the
+// local machine's limits: file descriptors, ports, connection slots),
 // "http2_reset", "network", "status" (a *StatusError), or "other"; "" for a
 // nil error.
 func ErrorClass(err error) string {
@@ -145,7 +147,13 @@ func errorClass(err error) string {
 	var dns *net.DNSError
 	var op *net.OpError
 	var ne net.Error
+	var rb *requestBodyError
+	var cw *connWaitError
 	switch {
+	case errors.As(err, &rb):
+		return "request_body"
+	case errors.As(err, &cw), isLocalResource(err):
+		return "local"
 	case errors.Is(err, ErrAttemptTimeout):
 		return "attempt_timeout"
 	case errors.Is(err, context.Canceled):

@@ -29,6 +29,10 @@ type Client struct {
 	breaker breaker.Settings // per origin; OnStateChange added per origin
 	timed   bool             // an attempt's duration is wanted: hooks, a logger or slow calls
 
+	// slotAware: the transport is NewTransport's, so an attempt can tell a
+	// wait for a connection slot (local) from a slow dial (R57).
+	slotAware bool
+
 	rt           *transport
 	hc           *http.Client
 	ownTransport *http.Transport // closed by Close; nil when WithTransport was used
@@ -101,6 +105,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		rt = c.ownTransport
 	}
 	_, trustDial := rt.(*http.Transport)
+	c.slotAware = slotAware(rt)
 	c.rt = &transport{c: c, base: rt, trustDial: trustDial}
 	c.hc = &http.Client{Transport: c.rt}
 	if base != nil {
@@ -110,19 +115,29 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 }
 
 // NewTransport returns the tuned *http.Transport a Client uses by default, so
-// that mTLS, a proxy or a dialer can be added without losing the tuning: proxy
+// that mTLS or a proxy can be added without losing the tuning (R43): proxy
 // from the environment, HTTP/2 attempted, 5s dial and TLS-handshake timeouts,
 // 30s TCP keep-alive, 256 idle connections per host (Go's default is 2, which
 // makes a busy client open and close connections all day), 1024 in all, idle
 // ones closed after 90s.
+//
+// At most 512 connections per host (MaxConnsPerHost; Go's default has no
+// bound), so that a burst of calls to one host cannot take all of the
+// process's file descriptors: past it, a call waits inside net/http for a
+// connection to come free, and that wait counts against its attempt
+// timeout. An attempt that times out still waiting is the local machine's
+// limit, not the upstream's fault (R57): it counts for nothing in the
+// breaker and is retried as not sent. That holds as long as the transport
+// keeps the dialer set here (DialContext) and has no DialTLSContext.
 func NewTransport() *http.Transport {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
+		DialContext:           (&ownDialer{d: dialer}).DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   256,
+		MaxConnsPerHost:       512,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ExpectContinueTimeout: 1 * time.Second,

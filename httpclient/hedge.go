@@ -55,7 +55,7 @@ var errHedgeLost = errors.New("httpclient: hedge lost the race")
 // settled reports an attempt outcome that ends the race: anything the retry
 // rules would not retry.
 func (h *hop) settled(r *attemptResult) bool {
-	if r.callerEnded {
+	if r.callerEnded || r.callerFault {
 		return true
 	}
 	if r.err != nil {

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
@@ -49,6 +52,7 @@ type hop struct {
 	idempotent  bool
 	maxAttempts int
 	bound       time.Duration // a probe's bound (R19)
+	url         *url.URL      // the URL with its scheme in lower case, when the caller's is not
 	hedge       HedgePolicy   // zero: no hedging for this hop
 	a           Attempt       // the template of this hop's attempts
 }
@@ -59,6 +63,7 @@ type attemptResult struct {
 	err         error
 	hedge       int  // 0 for the first racer
 	callerEnded bool // the caller's context ended: never retried
+	callerFault bool // the caller's request body failed it: never retried (R56)
 	a           Attempt
 	class       string
 }
@@ -121,6 +126,13 @@ func (t *transport) initHop(h *hop, req *http.Request) error {
 		h.a.Method = http.MethodGet
 	}
 	h.bound = probeBound(h.timeout, h.noTimeout, c.recovery)
+	if sc := req.URL.Scheme; sc != "http" && sc != "https" {
+		// Validated as http or https in any case; net/http takes only
+		// lower case (R56).
+		u := *req.URL
+		u.Scheme = strings.ToLower(sc)
+		h.url = &u
+	}
 	return nil
 }
 
@@ -148,17 +160,19 @@ func (h *hop) spend() bool {
 // body returns the request body for racer k of attempt n: the caller's own
 // for the very first, a fresh copy from GetBody for every other.
 func (h *hop) body(n, k int) (io.ReadCloser, error) {
-	if n == 1 && k == 0 {
-		return h.req.Body, nil
+	b := h.req.Body
+	if (n > 1 || k > 0) && h.req.GetBody != nil {
+		var err error
+		if b, err = h.req.GetBody(); err != nil {
+			return nil, fmt.Errorf("httpclient: replaying request body: %w", err)
+		}
 	}
-	if h.req.GetBody == nil {
-		return h.req.Body, nil // nil or NoBody: nothing to replay
+	if b == nil || b == http.NoBody {
+		return b, nil
 	}
-	b, err := h.req.GetBody()
-	if err != nil {
-		return nil, fmt.Errorf("httpclient: replaying request body: %w", err)
-	}
-	return b, nil
+	// Wrapped, so that a failure of the caller's body is told from the
+	// upstream's (R56).
+	return newRequestBody(b, h.req.ContentLength), nil
 }
 
 // run is the retry loop of one hop (R5-R13, R21).
@@ -193,7 +207,7 @@ func (h *hop) run() (*http.Response, error) {
 		closeResponse(lastResp)
 		lastResp, lastErr = nil, nil
 		resp, err := r.resp, r.err
-		if r.callerEnded {
+		if r.callerEnded || r.callerFault {
 			return nil, err
 		}
 
@@ -311,9 +325,17 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 			release(nil)
 		}
 	}
+	var ct *connTrace
+	if c.slotAware {
+		ct = newConnTrace()
+		actx = httptrace.WithClientTrace(actx, &ct.trace)
+	}
 	areq := h.req.WithContext(actx) // a shallow copy: the caller's request is never mutated
 	areq.Header = h.header
 	areq.Body = body
+	if h.url != nil {
+		areq.URL = h.url
+	}
 	if c.attemptHeader != "" || c.hooks.AttemptStart != nil {
 		areq.Header = h.header.Clone()
 		if areq.Header == nil {
@@ -341,14 +363,17 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 	r := attemptResult{resp: resp, err: err, hedge: k, a: a, class: "status"}
 	outcome := breaker.Success
 	if err != nil {
+		rb, _ := body.(*requestBody)
 		switch cerr := h.ctx.Err(); {
 		case cerr != nil:
 			// The caller's context ended: never retried (R6). Its
 			// deadline ending a wait for headers is a timeout the
-			// breaker must see (R4); a cancellation counts for nothing.
+			// breaker must see (R4), unless the attempt was still
+			// queued for a connection slot (R57); a cancellation
+			// counts for nothing.
 			r.callerEnded = true
 			outcome = breaker.Ignore
-			if errors.Is(cerr, context.DeadlineExceeded) {
+			if errors.Is(cerr, context.DeadlineExceeded) && rb.failed() == nil && !ct.waitedForSlot() {
 				outcome = breaker.Failure
 			}
 			if !errors.Is(err, cerr) {
@@ -358,9 +383,27 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 			outcome = breaker.Ignore // a cancelled hedge counts for nothing (R48)
 		case errors.Is(err, errBadTransport):
 			outcome = breaker.Ignore // the local RoundTripper's fault, not the upstream's
+		case rb.failed() != nil:
+			// The caller's body failed or lied about its length (R56).
+			r.err = fmt.Errorf("%w (the transport said: %w)", rb.failed(), err)
+			r.callerFault = true
+			outcome = breaker.Ignore
+		case isCallerShape(err):
+			r.err = fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+			r.callerFault = true
+			outcome = breaker.Ignore
+		case isLocalResource(err):
+			outcome = breaker.Ignore // the local machine's limits (R57); retried as not sent where R7 allows
 		case cancel != nil && actx.Err() != nil:
-			r.err = &attemptTimeoutError{err: err}
-			outcome = breaker.Failure
+			if ct.waitedForSlot() {
+				// Queued for a connection slot all along: nothing
+				// was sent, and the wait was local (R57).
+				r.err = &attemptTimeoutError{err: &connWaitError{err: err}}
+				outcome = breaker.Ignore
+			} else {
+				r.err = &attemptTimeoutError{err: err}
+				outcome = breaker.Failure
+			}
 		default:
 			outcome = breaker.Failure
 		}
@@ -465,7 +508,9 @@ func (t *transport) hopHeader(req *http.Request, st *originState) http.Header {
 	var id string
 	idName := ""
 	if c.propagateID {
-		if v, ok := requestid.FromContext(req.Context()); ok {
+		// An ID that is not a valid header value is not sent (R25): it
+		// would make net/http refuse the whole request.
+		if v, ok := requestid.FromContext(req.Context()); ok && validHeaderValue(v) {
 			idName = requestid.HeaderKey()
 			if _, set := req.Header[idName]; set {
 				idName = ""

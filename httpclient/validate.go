@@ -3,6 +3,8 @@ package httpclient
 import (
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -21,12 +23,99 @@ func validateRequest(req *http.Request) error {
 	if req.URL.Host == "" {
 		return fmt.Errorf("%w: no host in URL", ErrInvalidRequest)
 	}
+	// What net/http would refuse while writing, checked here so that it
+	// is the caller's error and never an upstream failure (R56).
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	if !validHost(host) || !validHost(req.URL.Host) {
+		return fmt.Errorf("%w: invalid host %q", ErrInvalidRequest, host)
+	}
+	if err := validPort(req.URL.Host); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidRequest, err)
+	}
+	if hasCTL(req.URL.RawQuery) || hasCTL(req.URL.Opaque) {
+		return fmt.Errorf("%w: control character in the URL", ErrInvalidRequest)
+	}
+	if req.ContentLength > 0 && (req.Body == nil || req.Body == http.NoBody) {
+		return fmt.Errorf("%w: ContentLength %d with no body", ErrInvalidRequest, req.ContentLength)
+	}
 	for k, vs := range req.Header {
 		if err := validHeader(k, vs); err != nil {
 			return fmt.Errorf("%w: %v", ErrInvalidRequest, err)
 		}
 	}
+	for k, vs := range req.Trailer {
+		if err := validHeader(k, vs); err != nil {
+			return fmt.Errorf("%w: trailer: %v", ErrInvalidRequest, err)
+		}
+	}
 	return nil
+}
+
+// validHost is net/http's check of a Host header (httpguts.ValidHostHeader,
+// after punycode): the bytes a host, an IP literal, a zone or a port may
+// hold.
+func validHost(h string) bool {
+	for i := 0; i < len(h); i++ {
+		if !hostChar[h[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+var hostChar = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+		t[c-'a'+'A'] = true
+	}
+	for _, c := range "!$%&'()*+,-.:;=[]_~" {
+		t[c] = true
+	}
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = true // net/http turns an internationalised name into punycode first
+	}
+	return t
+}()
+
+// validPort rejects a port that is not a number from 1 to 65535, which would
+// otherwise fail in the dial and be taken for a dead upstream.
+func validPort(hostport string) error {
+	u := url.URL{Host: hostport}
+	p := u.Port()
+	if p == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("invalid port %q", p)
+	}
+	return nil
+}
+
+func hasCTL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < ' ' || b == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// validHeaderValue reports a value net/http sends: no control character
+// other than a tab.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; (b < ' ' && b != '\t') || b == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func validHeader(name string, values []string) error {
@@ -34,10 +123,8 @@ func validHeader(name string, values []string) error {
 		return fmt.Errorf("header name %q is not a valid field name", name)
 	}
 	for _, v := range values {
-		for i := 0; i < len(v); i++ {
-			if b := v[i]; (b < ' ' && b != '\t') || b == 0x7f {
-				return fmt.Errorf("header %s: value has a control character", name)
-			}
+		if !validHeaderValue(v) {
+			return fmt.Errorf("header %s: value has a control character", name)
 		}
 	}
 	return nil

@@ -1,0 +1,317 @@
+package httpclient
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"os"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tempestsdk/tempest/breaker"
+	"github.com/tempestsdk/tempest/httpclienttest"
+	"github.com/tempestsdk/tempest/requestid"
+)
+
+// wantClosed fails the test unless origin's circuit is closed with no
+// failure counted: nothing of what happened was blamed on the upstream.
+func wantClosed(t *testing.T, c *Client, origin string) {
+	t.Helper()
+	s, err := c.Breaker(origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.State != breaker.Closed || s.ConsecutiveFailures != 0 {
+		t.Fatalf("breaker %v with %d failures: the caller's or the machine's fault was counted against the upstream", s.State, s.ConsecutiveFailures)
+	}
+}
+
+// countAttempts returns hooks counting attempts, and the counter.
+func countAttempts() (Hooks, *atomic.Int32) {
+	var n atomic.Int32
+	return Hooks{AttemptDone: func(context.Context, Attempt, AttemptResult) { n.Add(1) }}, &n
+}
+
+// R25, R56: a request ID from requestid.NewContext that is not a valid
+// header value (CR/LF) is not sent; the call goes out without it and the
+// breaker counts nothing.
+func TestRequestID_InvalidPropagatedIDNotSent(t *testing.T) {
+	eachProto(t, func(t *testing.T, sopts []httpclienttest.Option) {
+		srv, c := upstream(t, httpclienttest.Sequence{httpclienttest.OK("ok")}, sopts, WithCircuitBreaker(1, time.Hour))
+		ctx := requestid.NewContext(context.Background(), "abc\r\nX-Evil: 1")
+		for range 3 {
+			resp, err := c.Get(ctx, "/")
+			if err != nil {
+				t.Fatalf("a bad propagated ID failed the call: %v", err)
+			}
+			resp.Body.Close()
+		}
+		for _, r := range srv.Requests() {
+			if v, ok := r.Header["X-Request-Id"]; ok || r.Header.Get("X-Evil") != "" {
+				t.Fatalf("sent %q", v)
+			}
+		}
+		wantClosed(t, c, srv.URL)
+	})
+}
+
+// errReader fails after giving some bytes.
+type errReader struct {
+	n   int
+	err error
+}
+
+func (r *errReader) Read(p []byte) (int, error) {
+	if r.n > 0 {
+		k := min(r.n, len(p))
+		for i := range k {
+			p[i] = 'x'
+		}
+		r.n -= k
+		return k, nil
+	}
+	return 0, r.err
+}
+
+// R56: the caller's request body failing to read is the caller's fault: the
+// call returns an error reaching the reader's own, class request_body, it
+// is not retried (even for a replayable PUT), and nothing is counted
+// against the upstream.
+func TestRequestBody_ReaderErrorIsCallersFault(t *testing.T) {
+	boom := errors.New("disk on fire")
+	eachProto(t, func(t *testing.T, sopts []httpclienttest.Option) {
+		for _, size := range []int{0, 100, 200 << 10} { // before, with and after the headers are written
+			hooks, attempts := countAttempts()
+			srv, c := upstream(t, httpclienttest.Sequence{httpclienttest.OK("ok")}, sopts, WithCircuitBreaker(1, time.Hour), WithHooks(hooks))
+			req, _ := http.NewRequest(http.MethodPut, srv.URL+"/", nil)
+			req.Body = io.NopCloser(&errReader{n: size, err: boom})
+			req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(&errReader{n: size, err: boom}), nil }
+			_, err := c.Do(req)
+			if !errors.Is(err, boom) {
+				t.Fatalf("size %d: err %v, want the reader's error", size, err)
+			}
+			if cl := ErrorClass(err); cl != "request_body" {
+				t.Errorf("size %d: class %q, want request_body", size, cl)
+			}
+			if n := attempts.Load(); n != 1 {
+				t.Errorf("size %d: %d attempts: a broken request body is not retried", size, n)
+			}
+			wantClosed(t, c, srv.URL)
+			resp, err := c.Get(context.Background(), "/") // the upstream is healthy
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			wantClosed(t, c, srv.URL)
+		}
+	})
+}
+
+// R56: a ContentLength that does not match the body (shorter or longer) is
+// an invalid request: ErrInvalidRequest, not retried, nothing in the
+// breaker.
+func TestRequestBody_ContentLengthMismatchIsInvalidRequest(t *testing.T) {
+	eachProto(t, func(t *testing.T, sopts []httpclienttest.Option) {
+		for _, tc := range []struct {
+			body string
+			cl   int64
+		}{{"abc", 10}, {"abcdefgh", 2}} {
+			hooks, attempts := countAttempts()
+			srv, c := upstream(t, httpclienttest.Sequence{httpclienttest.OK("ok")}, sopts, WithCircuitBreaker(1, time.Hour), WithHooks(hooks))
+			req, _ := http.NewRequest(http.MethodPut, srv.URL+"/", strings.NewReader(tc.body))
+			req.ContentLength = tc.cl
+			resp, err := c.Do(req)
+			switch {
+			case err == nil && len(sopts) > 0:
+				// net/http's HTTP/2 sends a short body and lets the
+				// upstream answer; that answer stands.
+				resp.Body.Close()
+			case !errors.Is(err, ErrInvalidRequest):
+				t.Fatalf("body %d bytes, ContentLength %d: err %v, want ErrInvalidRequest", len(tc.body), tc.cl, err)
+			}
+			if n := attempts.Load(); n != 1 {
+				t.Errorf("%d attempts, want 1", n)
+			}
+			wantClosed(t, c, srv.URL)
+		}
+	})
+}
+
+// R56: request shapes net/http refuses are rejected before the first
+// attempt (nothing sent, nothing counted), and an upper-case scheme given
+// to Do is sent as its lower case.
+func TestRequestShape_CallersMistakesNeverReachTheBreaker(t *testing.T) {
+	eachProto(t, func(t *testing.T, sopts []httpclienttest.Option) {
+		srv, c := upstream(t, httpclienttest.Sequence{httpclienttest.OK("ok")}, sopts, WithCircuitBreaker(1, time.Hour))
+		bad := map[string]func(*http.Request){
+			"invalid trailer name":        func(r *http.Request) { r.Trailer = http.Header{"Bad Name": nil} },
+			"invalid trailer value":       func(r *http.Request) { r.Trailer = http.Header{"X-T": {"a\nb"}} },
+			"invalid Host":                func(r *http.Request) { r.Host = "bad host" },
+			"port out of range":           func(r *http.Request) { r.URL.Host = "127.0.0.1:99999" },
+			"port zero":                   func(r *http.Request) { r.URL.Host = "127.0.0.1:0" },
+			"control character in query":  func(r *http.Request) { r.URL.RawQuery = "a=\x01" },
+			"ContentLength with no body":  func(r *http.Request) { r.ContentLength = 5 },
+			"control character in header": func(r *http.Request) { r.Header.Set("X-A", "a\rb") },
+		}
+		for name, mutate := range bad {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
+			mutate(req)
+			_, err := c.Do(req)
+			if !errors.Is(err, ErrInvalidRequest) {
+				t.Errorf("%s: err %v, want ErrInvalidRequest", name, err)
+			}
+		}
+		if n := srv.Hits(); n != 0 {
+			t.Errorf("%d requests reached the upstream", n)
+		}
+		wantClosed(t, c, srv.URL)
+
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
+		req.URL.Scheme = "HTTP"
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("upper-case scheme: %v", err)
+		}
+		resp.Body.Close()
+		if req.URL.Scheme != "HTTP" {
+			t.Error("Do mutated the caller's request")
+		}
+		wantClosed(t, c, srv.URL)
+	})
+}
+
+// R57: a dial that fails for lack of local descriptors (or ports) counts for
+// nothing in the breaker, and, as a dial error of a net/http transport,
+// proves nothing was sent: retried for any method.
+func TestLocalResourceErrors_NotBlamedOnUpstream(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.EADDRNOTAVAIL} {
+		t.Run(errno.Error(), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
+			defer srv.Close()
+			var fail atomic.Int32
+			fail.Store(4)
+			tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				if fail.Add(-1) >= 0 {
+					return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("socket", errno)}
+				}
+				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			}}
+			defer tr.CloseIdleConnections()
+			hooks, attempts := countAttempts()
+			c, err := New(srv.URL, WithTransport(tr), WithCircuitBreaker(1, time.Hour), WithHooks(hooks),
+				WithRetryPolicy(RetryPolicy{MaxAttempts: 3, BackoffInitial: time.Millisecond}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_, err = c.Post(context.Background(), "/", Body(bytes.NewReader([]byte("x")), ""))
+			if err == nil || ErrorClass(err) != "local" {
+				t.Fatalf("err %v class %q, want class local", err, ErrorClass(err))
+			}
+			if attempts.Load() != 3 {
+				t.Errorf("%d attempts: a POST whose dial failed locally is retried as not sent", attempts.Load())
+			}
+			wantClosed(t, c, srv.URL)
+			resp, err := c.Post(context.Background(), "/", Body(bytes.NewReader([]byte("x")), ""))
+			if err != nil {
+				t.Fatalf("once descriptors are back: %v", err)
+			}
+			resp.Body.Close()
+		})
+	}
+}
+
+// R57: with NewTransport's bound on connections per host, an attempt that
+// times out still queued for a connection slot was never sent and waited
+// on the local machine: it answers ErrAttemptTimeout and ErrNotSent, class
+// local, is retried as not sent, and counts for nothing in the breaker.
+// The upstream sees only the call that held the connection.
+func TestConnSlotWait_LocalNotUpstream(t *testing.T) {
+	release := make(chan struct{})
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) == 1 {
+			<-release
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	defer close(release)
+	tr := NewTransport()
+	tr.MaxConnsPerHost = 1
+	defer tr.CloseIdleConnections()
+	hooks, attempts := countAttempts()
+	c, err := New(srv.URL, WithTransport(tr), WithCircuitBreaker(1, time.Hour), WithHooks(hooks),
+		WithRetryPolicy(RetryPolicy{MaxAttempts: 2, BackoffInitial: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if !c.slotAware {
+		t.Fatal("a NewTransport with its dialer is not slot-aware")
+	}
+	holder := make(chan error, 1)
+	go func() {
+		resp, err := c.Get(context.Background(), "/hold", NoTimeout())
+		if err == nil {
+			resp.Body.Close()
+		}
+		holder <- err
+	}()
+	for hits.Load() == 0 { // the holder has the only connection
+		select {
+		case err := <-holder:
+			t.Fatalf("holder ended: %v", err)
+		default:
+			time.Sleep(time.Millisecond)
+		}
+	}
+	_, err = c.Post(context.Background(), "/", Timeout(20*time.Millisecond), Body(bytes.NewReader([]byte("x")), ""))
+	if !errors.Is(err, ErrAttemptTimeout) || !errors.Is(err, ErrNotSent) || ErrorClass(err) != "local" {
+		t.Fatalf("err %v (class %q), want an attempt timeout, not sent, class local", err, ErrorClass(err))
+	}
+	if n := attempts.Load(); n != 2 {
+		t.Errorf("%d attempts: a POST that never got a connection is retried as not sent", n)
+	}
+	if n := hits.Load(); n != 1 {
+		t.Errorf("the upstream saw %d requests, want only the holder's", n)
+	}
+	wantClosed(t, c, srv.URL)
+	release <- struct{}{}
+	if err := <-holder; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// R57: the ring that tells a slow dial from a wait for a slot: an attempt
+// whose trace a dial noted was dialing, not queued.
+func TestConnTrace_DialNotedIsNotASlotWait(t *testing.T) {
+	ct := newConnTrace()
+	if !ct.waitedForSlot() {
+		t.Fatal("no connection and no dial: want a slot wait")
+	}
+	dials.note(httptraceCtx(ct))
+	if ct.waitedForSlot() {
+		t.Fatal("a dial was made for it: not a slot wait")
+	}
+	ct2 := newConnTrace()
+	ct2.got.Store(true)
+	if ct2.waitedForSlot() {
+		t.Fatal("it got a connection: not a slot wait")
+	}
+	if (*connTrace)(nil).waitedForSlot() {
+		t.Fatal("no trace: never a slot wait")
+	}
+}
+
+func httptraceCtx(ct *connTrace) context.Context {
+	return httptrace.WithClientTrace(context.Background(), &ct.trace)
+}
