@@ -98,7 +98,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		closeCh: make(chan struct{}),
 	}
 	c.timed = cfg.hooks.AttemptDone != nil || cfg.logger != nil || settings.SlowCall > 0
-	c.reg.c = c
+	c.reg.init(c)
 	rt := cfg.transport
 	if rt == nil {
 		c.ownTransport = NewTransport()

@@ -42,19 +42,19 @@ type BreakerSnapshot struct {
 // sorted by origin; nil when the breaker is disabled.
 func (c *Client) Breakers() []BreakerSnapshot {
 	var out []BreakerSnapshot
-	for _, s := range c.reg.all() {
-		if s.br != nil {
-			out = append(out, s.snapshot())
+	for _, e := range c.reg.all() {
+		if e.br != nil {
+			out = append(out, snapshotOf(e.origin, e.br))
 		}
 	}
 	slices.SortFunc(out, func(a, b BreakerSnapshot) int { return strings.Compare(a.Origin, b.Origin) })
 	return out
 }
 
-func (s *originState) snapshot() BreakerSnapshot {
-	sn := s.br.Snapshot()
+func snapshotOf(origin string, br *breaker.Breaker) BreakerSnapshot {
+	sn := br.Snapshot()
 	bs := BreakerSnapshot{
-		Origin:              s.origin,
+		Origin:              origin,
 		State:               sn.State,
 		Generation:          sn.Generation,
 		ConsecutiveFailures: sn.ConsecutiveFailures,
@@ -80,11 +80,11 @@ func (c *Client) Breaker(origin string) (BreakerSnapshot, error) {
 	if err != nil {
 		return BreakerSnapshot{}, err
 	}
-	s := c.reg.peek(norm)
-	if s == nil {
+	br := c.reg.peek(norm)
+	if br == nil {
 		return BreakerSnapshot{Origin: norm, State: breaker.Closed}, nil
 	}
-	return s.snapshot(), nil
+	return snapshotOf(norm, br), nil
 }
 
 // Isolate opens origin's circuit for d, whatever its state, so that an

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -86,7 +87,14 @@ func TestFDExhaustionChild(t *testing.T) {
 	if url == "" {
 		t.Skip("run by TestFDExhaustion_BurstLeavesCircuitClosed")
 	}
-	lim := syscall.Rlimit{Cur: 64, Max: 64}
+	limit, calls := uint64(64), 300
+	if v, err := strconv.Atoi(os.Getenv("TEMPEST_FD_LIMIT")); err == nil {
+		limit = uint64(v)
+	}
+	if v, err := strconv.Atoi(os.Getenv("TEMPEST_FD_CALLS")); err == nil {
+		calls = v
+	}
+	lim := syscall.Rlimit{Cur: limit, Max: limit}
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +103,7 @@ func TestFDExhaustionChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	res := fdBurstResult{Calls: 300}
+	res := fdBurstResult{Calls: calls}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for range res.Calls {

@@ -9,14 +9,24 @@ import (
 	"github.com/tempestsdk/tempest/breaker"
 )
 
-// originState is what the client keeps per origin (R16): its breaker and the
-// error shared by the calls that fail fast during one open period.
+// originState is what the client keeps per origin (R16): its breaker and
+// retry budget, and the error shared by the calls that fail fast during one
+// open period.
 type originState struct {
 	origin string           // normalised scheme://host:port
 	br     *breaker.Breaker // nil when the breaker is disabled
 	budget *budget          // nil when the retry budget is disabled
-	used   atomic.Bool      // looked up since the registry's last sweep
 	open   atomic.Pointer[openCache]
+
+	used atomic.Int64 // the registry's stamp of its last use
+	heat atomic.Int32 // recent uses, up to maxHeat; the eviction hand cools it
+	dead atomic.Bool  // dropped: a lookup that finds it looks again under the lock
+
+	// Guarded by registry.mu.
+	slot   int         // index in registry.ring
+	filed  int64       // the stamp it is filed under in registry.cal
+	calIdx int         // index in its registry.cal slot; -1 when in none
+	keys   []originKey // the spellings that lead to it in the lookup maps
 }
 
 type openCache struct {
@@ -39,10 +49,6 @@ func (s *originState) circuitError(oe *breaker.OpenError) *CircuitOpenError {
 // one normalised origin.
 type originKey struct{ scheme, host string }
 
-// maxOriginKeys bounds the lookup map: past it, new spellings of an origin
-// are resolved under the lock instead of being cached.
-const maxOriginKeys = 4096
-
 // Defaults of WithOriginLimit.
 const (
 	DefaultMaxOrigins       = 1024
@@ -52,9 +58,10 @@ const (
 // WithOriginLimit bounds the per-origin state (breakers and retry budgets) a
 // client keeps, so that one calling many hosts does not grow without bound
 // (R50): state unused for idleExpiry is dropped, and past maxOrigins the
-// closed breakers go first. An open or half-open breaker is never dropped.
-// Zero values mean the defaults, 1024 and 10 minutes; negative values are
-// errors.
+// least recently used goes. A circuit that has not closed since it opened
+// outlives its origin's state, as a record, until idleExpiry after its
+// break has ended (R58). Zero values mean the defaults, 1024 and 10
+// minutes; negative values are errors.
 func WithOriginLimit(maxOrigins int, idleExpiry time.Duration) Option {
 	return func(c *config) {
 		if maxOrigins < 0 || idleExpiry < 0 {
@@ -70,139 +77,410 @@ func WithOriginLimit(maxOrigins int, idleExpiry time.Duration) Option {
 	}
 }
 
-// registry maps origins to their state. Lookups read an immutable map through
-// an atomic pointer, so the hot path takes no lock; additions copy the map.
+// Registry tuning.
+const (
+	// idleStamps is how many stamps make idleExpiry: a state's last use is
+	// known to a stamp, so it is dropped between idleExpiry and
+	// (idleStamps+2)/idleStamps of it after that use.
+	idleStamps = 16
+	// calSlots is the size of the idle calendar: more than idleStamps+1,
+	// so that the slot being emptied never holds a fresh filing.
+	calSlots = 32
+	// maxKeysPerOrigin bounds the spellings of one origin that lookups
+	// find without the lock; further spellings are resolved under it.
+	maxKeysPerOrigin = 4
+	// recordsPerOrigin bounds the records of open circuits at this many
+	// times the origin limit (R58).
+	recordsPerOrigin = 16
+	// maxHeat is how many passes of the eviction hand a state in steady
+	// use survives without a use (GCLOCK): an origin used a few times
+	// outlasts a flood of origins used once.
+	maxHeat = 3
+)
+
+// registry maps origins to their state, bounded (R50, R58). Lookups of a
+// known origin read an immutable map through an atomic pointer and take no
+// lock. Under the lock, a new origin costs O(1) amortised: its key waits in
+// dirty until the lookup map is rebuilt, which happens after a number of
+// slow lookups proportional to the map's size; the idle calendar and the
+// eviction hand each do amortised constant work per origin.
 type registry struct {
-	c         *Client
-	keys      atomic.Pointer[map[originKey]*originState]
-	mu        sync.Mutex
-	byOrigin  map[string]*originState
-	lastSweep time.Time
+	c     *Client
+	snap  atomic.Pointer[map[originKey]*originState]
+	epoch time.Time // stamps count from here (monotonic outside synctest bubbles)
+	gran  int64     // nanoseconds per stamp: idleExpiry / idleStamps
+
+	mu       sync.Mutex
+	dirty    map[originKey]*originState // keys not in snap yet
+	misses   int                        // slow lookups since snap was built
+	byOrigin map[string]*originState
+	ring     []*originState // the states in the order the eviction hand visits them
+	hand     int
+	cal      [calSlots][]*originState // states by the stamp they are filed under
+	calNext  int64                    // the first stamp not yet checked for idleness
+
+	// Records of circuits that had not closed when their origin's state
+	// was dropped (R58): the breaker itself, so that its generation, break
+	// count, open period and any probe in flight carry on when the origin
+	// comes back. FIFO, bounded.
+	records map[string]*breaker.Breaker
+	recq    []record
+	recHead int
 }
 
+type record struct {
+	origin string
+	br     *breaker.Breaker
+	due    int64 // the stamp at which it is looked at again
+}
+
+func (r *registry) init(c *Client) {
+	r.c = c
+	r.epoch = time.Now()
+	r.gran = max(int64(c.idleExpiry/idleStamps), 1)
+	r.dirty = make(map[originKey]*originState)
+	r.byOrigin = make(map[string]*originState)
+	r.records = make(map[string]*breaker.Breaker)
+}
+
+// stamp is the registry's clock, in units of gran.
+func (r *registry) stamp() int64 { return int64(time.Since(r.epoch)) / r.gran }
+
+// touch marks s used now. Loads first: a state in steady use is written at
+// most once per stamp and once per pass of the eviction hand, so lookups do
+// not fight over its cache line.
+func (r *registry) touch(s *originState) {
+	if st := r.stamp(); s.used.Load() != st {
+		s.used.Store(st)
+	}
+	if h := s.heat.Load(); h < maxHeat {
+		s.heat.Store(h + 1) // a lost increment under a race costs nothing
+	}
+}
+
+// get returns the state of the origin of a URL's scheme and host, making it
+// when there is none.
 func (r *registry) get(scheme, host string) *originState {
 	k := originKey{scheme, host}
-	if m := r.keys.Load(); m != nil {
-		if s, ok := (*m)[k]; ok {
-			if !s.used.Load() { // load first: no write to a shared line per call
-				s.used.Store(true)
-			}
+	if m := r.snap.Load(); m != nil {
+		if s, ok := (*m)[k]; ok && !s.dead.Load() {
+			r.touch(s)
 			return s
 		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	old := r.keys.Load()
-	if old != nil {
-		if s, ok := (*old)[k]; ok {
-			s.used.Store(true)
-			return s
+	s := r.dirty[k]
+	if s == nil || s.dead.Load() {
+		s = r.stateLocked(normalizeOrigin(scheme, host))
+		if len(s.keys) < maxKeysPerOrigin {
+			s.keys = append(s.keys, k)
+			r.dirty[k] = s
 		}
 	}
-	s := r.stateLocked(normalizeOrigin(scheme, host))
-	s.used.Store(true)
-	if old = r.keys.Load(); old == nil || len(*old) < maxOriginKeys {
-		m := make(map[originKey]*originState, 1+lenOf(old))
-		if old != nil {
-			for kk, vv := range *old {
-				m[kk] = vv
-			}
-		}
-		m[k] = s
-		r.keys.Store(&m)
-	}
+	r.touch(s)
+	r.misses++
+	r.maybeRebuildLocked()
 	return s
 }
 
-// stateLocked returns the state of a normalised origin, making it (and
-// sweeping idle ones first) when there is none. r.mu is held.
+// maybeRebuildLocked rebuilds the lookup map once the slow lookups since
+// the last rebuild outnumber half its size. r.mu is held.
+func (r *registry) maybeRebuildLocked() {
+	if r.misses > max(32, r.snapLen()/2) {
+		r.rebuildLocked()
+	}
+}
+
+func (r *registry) snapLen() int {
+	if m := r.snap.Load(); m != nil {
+		return len(*m)
+	}
+	return 0
+}
+
+// rebuildLocked publishes a lookup map of every live state's keys. It costs
+// O(states) and runs after more than half as many slow lookups, so each
+// slow lookup pays O(1) for it. r.mu is held.
+func (r *registry) rebuildLocked() {
+	m := make(map[originKey]*originState, len(r.byOrigin)+len(r.dirty))
+	for _, s := range r.byOrigin {
+		for _, k := range s.keys {
+			m[k] = s
+		}
+	}
+	r.snap.Store(&m)
+	clear(r.dirty)
+	r.misses = 0
+}
+
+// stateLocked returns the state of a normalised origin, making it when
+// there is none: first the idle are dropped, then, at the limit, the least
+// recently used. r.mu is held.
 func (r *registry) stateLocked(norm string) *originState {
 	if s, ok := r.byOrigin[norm]; ok {
 		return s
 	}
-	if r.byOrigin == nil {
-		r.byOrigin = make(map[string]*originState)
+	now := r.stamp()
+	r.expireLocked(now)
+	if len(r.ring) >= r.c.maxOrigins {
+		r.evictLocked(now)
 	}
-	if now := time.Now(); len(r.byOrigin) >= r.c.maxOrigins || now.Sub(r.lastSweep) >= r.c.idleExpiry {
-		r.sweepLocked(now)
+	br, ok := r.records[norm] // the circuit carries on where it was (R58)
+	if ok {
+		delete(r.records, norm)
 	}
-	s := r.newState(norm)
+	s := r.newState(norm, br)
+	s.slot = len(r.ring)
+	r.ring = append(r.ring, s)
 	r.byOrigin[norm] = s
+	r.fileLocked(s, now)
 	return s
 }
 
-// sweepLocked drops the state of origins unused since the last sweep whose
-// breaker is closed, then, while still at the limit, any other closed one
-// but the base's. r.mu is held.
-func (r *registry) sweepLocked(now time.Time) {
-	r.lastSweep = now
-	droppable := func(s *originState) bool {
-		return s != r.c.baseState && (s.br == nil || s.br.State() == breaker.Closed)
+// fileLocked files s in the idle calendar under stamp st. r.mu is held.
+func (r *registry) fileLocked(s *originState, st int64) {
+	s.filed = st
+	i := st % calSlots
+	s.calIdx = len(r.cal[i])
+	r.cal[i] = append(r.cal[i], s)
+}
+
+// unfileLocked takes s out of the idle calendar, so that a dropped state is
+// not kept alive by it. r.mu is held.
+func (r *registry) unfileLocked(s *originState) {
+	if s.calIdx < 0 {
+		return
 	}
-	for o, s := range r.byOrigin {
-		if !s.used.Load() && droppable(s) {
-			delete(r.byOrigin, o)
+	i := s.filed % calSlots
+	list := r.cal[i]
+	last := len(list) - 1
+	moved := list[last]
+	list[s.calIdx] = moved
+	moved.calIdx = s.calIdx
+	list[last] = nil
+	r.cal[i] = list[:last]
+	s.calIdx = -1
+}
+
+// expireLocked drops the states unused for idleExpiry and the records
+// whose time has come. Each state is looked at once per idle period it
+// survives, so this is amortised O(1) per use. r.mu is held.
+func (r *registry) expireLocked(now int64) {
+	due := now - idleStamps - 1 // filed at or before due: unused for at least idleExpiry, if not used since
+	for st := r.calNext; st <= due && st < r.calNext+calSlots; st++ {
+		i := st % calSlots
+		list := r.cal[i]
+		r.cal[i] = nil
+		for _, s := range list {
+			s.calIdx = -1
 		}
-		s.used.Store(false)
-	}
-	for o, s := range r.byOrigin {
-		if len(r.byOrigin) < r.c.maxOrigins {
-			break
-		}
-		if droppable(s) {
-			delete(r.byOrigin, o)
-		}
-	}
-	m := make(map[originKey]*originState)
-	if old := r.keys.Load(); old != nil {
-		for k, s := range *old {
-			if r.byOrigin[s.origin] == s {
-				m[k] = s
+		for _, s := range list {
+			switch {
+			case s.dead.Load():
+				// dropped already
+			case s.filed > due:
+				r.fileLocked(s, s.filed) // a later filing sharing the slot
+			default:
+				if used := s.used.Load(); used > s.filed {
+					s.filed = used // used since it was filed
+					if used > due {
+						r.fileLocked(s, used)
+						continue
+					}
+				}
+				if r.busy(s) {
+					r.fileLocked(s, now)
+					continue
+				}
+				r.dropLocked(s, now)
 			}
 		}
 	}
-	r.keys.Store(&m)
+	r.calNext = max(r.calNext, due+1)
+	r.expireRecordsLocked(now)
 }
 
-// all returns every origin's state, for snapshots.
-func (r *registry) all() []*originState {
+// evictLocked makes room for one state (GCLOCK): the eviction hand cools
+// the states used since it last came by and passes over the busy ones, and
+// drops the first cold one. Each cooling step was paid for by a use, so
+// this is amortised O(1). When every state is busy the registry grows past
+// its limit for now. r.mu is held.
+func (r *registry) evictLocked(now int64) {
+	for range (maxHeat+1)*len(r.ring) + 1 {
+		if r.hand >= len(r.ring) {
+			r.hand = 0
+		}
+		s := r.ring[r.hand]
+		switch h := s.heat.Load(); {
+		case h > 0:
+			s.heat.Store(h - 1)
+			r.hand++
+		case r.busy(s):
+			r.hand++
+		default:
+			r.dropLocked(s, now)
+			return
+		}
+	}
+}
+
+// busy reports a state that must not be dropped whatever its use: the
+// base origin's. Later per-origin state (limiter slots in flight, queued
+// callers) adds its own test here.
+func (r *registry) busy(s *originState) bool {
+	return s == r.c.baseState
+}
+
+// dropLocked removes s. A circuit that has not closed since it opened is
+// kept as a record (R58), so that a dead upstream keeps its break and its
+// single probe. r.mu is held.
+func (r *registry) dropLocked(s *originState, now int64) {
+	s.dead.Store(true)
+	r.unfileLocked(s)
+	delete(r.byOrigin, s.origin)
+	for _, k := range s.keys {
+		if r.dirty[k] == s {
+			delete(r.dirty, k)
+		}
+	}
+	last := len(r.ring) - 1
+	moved := r.ring[last]
+	r.ring[s.slot] = moved
+	moved.slot = s.slot
+	r.ring[last] = nil
+	r.ring = r.ring[:last]
+	if s.br != nil {
+		// Kept until idleExpiry after the later of its break's end and
+		// its last use; an origin already idle that long goes outright.
+		if sn := s.br.Snapshot(); sn.State != breaker.Closed {
+			if due := max(r.recordDue(sn), s.used.Load()+idleStamps+1); due > now {
+				r.recordLocked(s.origin, s.br, due)
+			}
+		}
+	}
+}
+
+// recordLocked keeps br, whose circuit is not closed, for idleExpiry after
+// its break ends. r.mu is held.
+func (r *registry) recordLocked(origin string, br *breaker.Breaker, due int64) {
+	r.records[origin] = br
+	r.recq = append(r.recq, record{origin: origin, br: br, due: due})
+	// Past the bound, the oldest records go first: memory stays bounded
+	// even when more upstreams are down than the bound allows for.
+	for len(r.records) > recordsPerOrigin*r.c.maxOrigins && r.recHead < len(r.recq) {
+		old := r.recq[r.recHead]
+		r.recq[r.recHead] = record{}
+		r.recHead++
+		if r.records[old.origin] == old.br {
+			delete(r.records, old.origin)
+		}
+	}
+	r.compactRecordsLocked()
+}
+
+// recordDue is the first stamp at which a circuit in state sn has been past
+// its break (or its probe's bound) for idleExpiry. A half-open circuit
+// with no probe out has ended its break already: 0.
+func (r *registry) recordDue(sn breaker.Snapshot) int64 {
+	if sn.Until.IsZero() {
+		return 0
+	}
+	return int64(sn.Until.Sub(r.epoch))/r.gran + 1 + idleStamps + 1
+}
+
+// expireRecordsLocked drops the records whose circuit has been over its
+// break for idleExpiry, and those made stale by their origin's return.
+// r.mu is held.
+func (r *registry) expireRecordsLocked(now int64) {
+	for r.recHead < len(r.recq) {
+		rec := r.recq[r.recHead]
+		if r.records[rec.origin] == rec.br {
+			if rec.due > now {
+				break
+			}
+			if sn := rec.br.Snapshot(); sn.State != breaker.Closed && r.recordDue(sn) > now {
+				// Re-opened (a late probe failed) or a probe is still
+				// out: look again once that is over.
+				r.recq = append(r.recq, record{origin: rec.origin, br: rec.br, due: r.recordDue(sn)})
+			} else {
+				delete(r.records, rec.origin)
+			}
+		}
+		r.recq[r.recHead] = record{}
+		r.recHead++
+	}
+	r.compactRecordsLocked()
+}
+
+// compactRecordsLocked reclaims the space of the queue's consumed head.
+func (r *registry) compactRecordsLocked() {
+	if r.recHead > 64 && r.recHead*2 > len(r.recq) {
+		n := copy(r.recq, r.recq[r.recHead:])
+		clear(r.recq[n:])
+		r.recq = r.recq[:n]
+		r.recHead = 0
+	}
+}
+
+// entry is one origin's breaker as the operator controls see it: a live
+// state's, or a record's.
+type entry struct {
+	origin string
+	br     *breaker.Breaker
+}
+
+// all returns every origin's breaker, live or recorded, for snapshots. It
+// is a pure read (R54): it moves no breaker and runs no user code.
+func (r *registry) all() []entry {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]*originState, 0, len(r.byOrigin))
+	out := make([]entry, 0, len(r.byOrigin)+len(r.records))
 	for _, s := range r.byOrigin {
-		out = append(out, s)
+		out = append(out, entry{s.origin, s.br})
+	}
+	for o, br := range r.records {
+		out = append(out, entry{o, br})
 	}
 	return out
 }
 
-// peek returns the state of a normalised origin, or nil: it makes none.
-func (r *registry) peek(norm string) *originState {
+// peek returns the breaker of a normalised origin, live or recorded, or
+// nil: it makes no state.
+func (r *registry) peek(norm string) *breaker.Breaker {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.byOrigin[norm]
+	if s, ok := r.byOrigin[norm]; ok {
+		return s.br
+	}
+	return r.records[norm]
 }
 
 // lookup returns the state of a normalised origin, making it if need be.
 func (r *registry) lookup(norm string) *originState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.stateLocked(norm)
+	s := r.stateLocked(norm)
+	r.touch(s)
+	return s
 }
 
-func lenOf(m *map[originKey]*originState) int {
-	if m == nil {
-		return 0
-	}
-	return len(*m)
+// size returns the number of live states and of records.
+func (r *registry) size() (states, records int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.byOrigin), len(r.records)
 }
 
-func (r *registry) newState(origin string) *originState {
-	s := &originState{origin: origin}
+// newState makes the state of origin, around br when its circuit carries
+// on from a record.
+func (r *registry) newState(origin string, br *breaker.Breaker) *originState {
+	s := &originState{origin: origin, br: br}
 	c := r.c
 	if !c.budget.Disabled {
 		s.budget = newBudget(c.budget)
 	}
-	if c.failureThreshold > 0 {
+	if c.failureThreshold > 0 && br == nil {
 		settings := c.breaker
 		settings.OnStateChange = func(ch breaker.Change) { c.stateChange(origin, ch) }
 		br, err := breaker.New(settings)

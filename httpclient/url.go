@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -140,12 +141,19 @@ func hostnameOf(hostport string) string {
 	return u.Hostname()
 }
 
+// portOf returns the port of hostport in canonical form ("080" is "80"), or
+// the scheme's default.
 func portOf(scheme, hostport string) (string, error) {
 	u := url.URL{Host: hostport}
 	if p := u.Port(); p != "" {
 		for i := 0; i < len(p); i++ {
 			if p[i] < '0' || p[i] > '9' {
 				return "", fmt.Errorf("bad port %q", p)
+			}
+		}
+		if p[0] == '0' && len(p) > 1 {
+			if n, err := strconv.Atoi(p); err == nil {
+				p = strconv.Itoa(n)
 			}
 		}
 		return p, nil
