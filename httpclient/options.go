@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
@@ -216,10 +218,29 @@ func (c *config) breakerSettings() breaker.Settings {
 }
 
 // WithDefaultHeaders sets headers added to every request sent to the base
-// origin, and never to another origin (R23). The header is copied, and its
-// names and values are validated by New.
+// origin, and never to another origin (R23). The header is copied with its
+// names in canonical form (http.CanonicalHeaderKey), so that "authorization"
+// yields to a call's Authorization instead of going out beside it; the values
+// of names that canonicalise alike are merged, in the byte order of the names
+// as written. Names and values are validated by New.
 func WithDefaultHeaders(h http.Header) Option {
-	return func(c *config) { c.defaultHeaders = h.Clone() }
+	return func(c *config) { c.defaultHeaders = canonicalHeader(h) }
+}
+
+// canonicalHeader copies h with canonical keys. A literal map such as
+// http.Header{"authorization": ...} bypasses Header.Set's canonicalisation,
+// and the transport compares keys as they are.
+func canonicalHeader(h http.Header) http.Header {
+	if h == nil {
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(h))
+	out := make(http.Header, len(h))
+	for _, k := range keys {
+		ck := http.CanonicalHeaderKey(k)
+		out[ck] = append(out[ck], h[k]...)
+	}
+	return out
 }
 
 // WithRequestIDPropagation turns on or off sending the request ID found in a

@@ -1,12 +1,17 @@
 package httpclient
 
 import (
+	"context"
 	"errors"
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tempestsdk/tempest/httpclienttest"
+	"github.com/tempestsdk/tempest/requestid"
 )
 
 // trackedBody records whether it was read and closed.
@@ -66,4 +71,54 @@ func TestDecodeLimit_NonPositiveLimitIsError(t *testing.T) {
 	if _, err := DecodeLimit[T](nil, sentinel, 0); err != sentinel {
 		t.Errorf("call error replaced by %v", err)
 	}
+}
+
+// R23: default headers given with non-canonical names ("authorization",
+// "x-request-id") lose to the call's header and to the propagated request ID,
+// as canonical ones do; they used to go out beside them, so the upstream got
+// two Authorization values.
+func TestDefaultHeaders_R23_NonCanonicalKeysDoNotDuplicate(t *testing.T) {
+	eachProto(t, func(t *testing.T, opts []httpclienttest.Option) {
+		srv, c := upstream(t, nil, opts, WithDefaultHeaders(http.Header{
+			"authorization": {"Bearer default"},
+			"x-request-id":  {"default-id"},
+			"x-api-key":     {"k1"},
+			"X-Api-Key":     {"k2"},
+		}))
+		ctx := requestid.NewContext(context.Background(), "req-1")
+		resp, err := c.Get(ctx, "/a", Header("Authorization", "Bearer call"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+		// Without a call header or an ID, the defaults go out, once each.
+		resp, err = c.Get(context.Background(), "/b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+		reqs := srv.Requests()
+		if len(reqs) != 2 {
+			t.Fatalf("%d requests, want 2", len(reqs))
+		}
+		h := reqs[0].Header
+		if got := h.Values("Authorization"); !slices.Equal(got, []string{"Bearer call"}) {
+			t.Errorf("with a call header: Authorization %q, want exactly [Bearer call]", got)
+		}
+		if got := h.Values("X-Request-Id"); !slices.Equal(got, []string{"req-1"}) {
+			t.Errorf("with an ID in the context: X-Request-Id %q, want exactly [req-1]", got)
+		}
+		// Keys that canonicalise to one name are merged, in the order of
+		// the keys as written, sorted.
+		if got := h.Values("X-Api-Key"); !slices.Equal(got, []string{"k2", "k1"}) {
+			t.Errorf("merged default X-Api-Key %q, want [k2 k1]", got)
+		}
+		h = reqs[1].Header
+		if got := h.Values("Authorization"); !slices.Equal(got, []string{"Bearer default"}) {
+			t.Errorf("defaults only: Authorization %q", got)
+		}
+		if got := h.Values("X-Request-Id"); !slices.Equal(got, []string{"default-id"}) {
+			t.Errorf("defaults only: X-Request-Id %q", got)
+		}
+	})
 }
