@@ -162,23 +162,23 @@ func (c *Client) Delete(ctx context.Context, url string, opts ...RequestOption) 
 // body of every response.
 func (c *Client) Request(ctx context.Context, method, rawURL string, opts ...RequestOption) (*http.Response, error) {
 	if c.closed.Load() {
-		return nil, &url.Error{Op: urlErrorOp(method), URL: rawURL, Err: ErrClosed}
+		return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(rawURL), Err: ErrClosed}
 	}
 	target, st, err := c.resolve(rawURL)
 	if err != nil {
-		return nil, &url.Error{Op: urlErrorOp(method), URL: rawURL, Err: err}
+		return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(rawURL), Err: err}
 	}
 	// R18: an open circuit fails the call before anything is built.
 	if st != nil && st.br != nil {
 		if oe := st.br.Peek(); oe != nil {
-			return nil, &url.Error{Op: urlErrorOp(method), URL: target, Err: st.circuitError(oe)}
+			return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(target), Err: st.circuitError(oe)}
 		}
 	}
 
 	if len(opts) == 0 { // the common call: nothing to apply, nothing to allocate
 		req, err := http.NewRequestWithContext(ctx, method, target, nil)
 		if err != nil {
-			return nil, &url.Error{Op: urlErrorOp(method), URL: target, Err: fmt.Errorf("%w: %v", ErrInvalidRequest, err)}
+			return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(target), Err: fmt.Errorf("%w: %v", ErrInvalidRequest, redactURLError(err, target))}
 		}
 		return c.Do(req)
 	}
@@ -204,7 +204,7 @@ func (c *Client) build(ctx context.Context, method, target string, opts []Reques
 	if cc.body != nil {
 		var err error
 		if body, err = cc.body(); err != nil {
-			return nil, &url.Error{Op: urlErrorOp(method), URL: target, Err: err}
+			return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(target), Err: err}
 		}
 	}
 	if ctx != nil && !cc.send.isZero() {
@@ -217,7 +217,7 @@ func (c *Client) build(ctx context.Context, method, target string, opts []Reques
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
-		return nil, &url.Error{Op: urlErrorOp(method), URL: target, Err: fmt.Errorf("%w: %v", ErrInvalidRequest, err)}
+		return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(target), Err: fmt.Errorf("%w: %v", ErrInvalidRequest, redactURLError(err, target))}
 	}
 	for k, vs := range cc.header {
 		req.Header[k] = append(req.Header[k], vs...)
@@ -244,7 +244,7 @@ func (c *Client) resolve(raw string) (string, *originState, error) {
 		return raw, c.reg.get(scheme, host), nil
 	}
 	if c.base == nil {
-		return "", nil, fmt.Errorf("%w: %q is not an absolute http or https URL and the client has no base URL", ErrInvalidRequest, raw)
+		return "", nil, fmt.Errorf("%w: %q is not an absolute http or https URL and the client has no base URL", ErrInvalidRequest, redactRaw(raw))
 	}
 	target, err := c.base.join(raw)
 	return target, c.baseState, err

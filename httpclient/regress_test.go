@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -121,4 +122,93 @@ func TestDefaultHeaders_R23_NonCanonicalKeysDoNotDuplicate(t *testing.T) {
 			t.Errorf("defaults only: X-Request-Id %q", got)
 		}
 	})
+}
+
+// R28, R32: errors the client builds itself show a URL's password as "***",
+// as net/http's own *url.Error does, including for URLs that do not parse.
+func TestErrors_R28_PasswordRedacted(t *testing.T) {
+	const secretURL = "https://user:s3cret@host.invalid/x"
+	ctx := context.Background()
+	c, err := New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]func() error{
+		"JSON encoding error": func() error {
+			_, err := c.Post(ctx, secretURL, JSON(make(chan int)))
+			return err
+		},
+		"invalid method": func() error {
+			_, err := c.Request(ctx, "BAD METHOD", secretURL)
+			return err
+		},
+		"invalid method with options": func() error {
+			_, err := c.Request(ctx, "BAD METHOD", secretURL, Header("X-A", "1"))
+			return err
+		},
+		"bad escape (unparseable)": func() error {
+			_, err := c.Get(ctx, "https://user:s3cret@host.invalid/%zz")
+			return err
+		},
+		"bad escape with options": func() error {
+			_, err := c.Get(ctx, "https://user:s3cret@host.invalid/%zz", Query("a", "1"))
+			return err
+		},
+		"space in host (unparseable)": func() error {
+			_, err := c.Get(ctx, "https://user:s3cret@ho st/x")
+			return err
+		},
+		"not http, no base URL": func() error {
+			_, err := c.Get(ctx, "ftp://user:s3cret@host.invalid/x")
+			return err
+		},
+		"unescaped # in the password": func() error {
+			// url.Parse's detail would quote `":s3c"` as a bad port.
+			_, err := c.Get(ctx, "https://user:s3c#ret@host.invalid/x")
+			return err
+		},
+		"bad escape in the password": func() error {
+			_, err := c.Get(ctx, "https://user:s3cret%zz@host.invalid/x")
+			return err
+		},
+		"relative URL beginning with //": func() error {
+			b, _ := New("https://host.invalid")
+			defer b.Close()
+			_, err := b.Get(ctx, "//user:s3cret@evil.invalid/x")
+			return err
+		},
+		"base URL with another scheme": func() error {
+			_, err := New("ftp://user:s3cret@host.invalid/")
+			return err
+		},
+		"base URL that does not parse": func() error {
+			_, err := New("https://user:s3cret@host.invalid/%zz")
+			return err
+		},
+		"ErrClosed": func() error {
+			closed, _ := New("")
+			closed.Close()
+			_, err := closed.Get(ctx, secretURL)
+			if !errors.Is(err, ErrClosed) {
+				t.Errorf("ErrClosed: got %v", err)
+			}
+			return err
+		},
+	}
+	for name, call := range cases {
+		err := call()
+		if err == nil {
+			t.Errorf("%s: no error", name)
+			continue
+		}
+		if msg := err.Error(); strings.Contains(msg, "s3c") || strings.Contains(msg, "ret@") {
+			t.Errorf("%s: password in %q", name, msg)
+		}
+	}
+	c.Close()
+	_, err = c.Get(ctx, secretURL)
+	var ue *url.Error
+	if !errors.As(err, &ue) || ue.URL != "https://user:***@host.invalid/x" {
+		t.Errorf("ErrClosed: *url.Error URL = %q, want net/http's redaction https://user:***@host.invalid/x", ue.URL)
+	}
 }
