@@ -268,7 +268,14 @@ func (s *sendOptions) merge(o *sendOptions) {
 	}
 }
 
+// appendQuery adds the escaped pairs after target's query (R3). They go
+// before a fragment, which is never sent: the first '#' ends the query, and a
+// '?' after it belongs to the fragment.
 func appendQuery(target string, pairs []string) string {
+	frag := ""
+	if i := strings.IndexByte(target, '#'); i >= 0 {
+		target, frag = target[:i], target[i:]
+	}
 	var b strings.Builder
 	b.WriteString(target)
 	sep := byte('?')
@@ -285,6 +292,7 @@ func appendQuery(target string, pairs []string) string {
 		b.WriteString(p)
 		sep = '&'
 	}
+	b.WriteString(frag)
 	return b.String()
 }
 

@@ -212,3 +212,25 @@ func TestErrors_R28_PasswordRedacted(t *testing.T) {
 		t.Errorf("ErrClosed: *url.Error URL = %q, want net/http's redaction https://user:***@host.invalid/x", ue.URL)
 	}
 }
+
+// R3: Query on an absolute URL with a fragment goes into the query, not the
+// fragment (which is never sent); a '?' inside the fragment is not a query.
+func TestQuery_R3_BeforeFragment(t *testing.T) {
+	srv, c := upstream(t, nil, nil)
+	for _, tc := range []struct{ url, want string }{
+		{srv.URL + "/p#frag", "/p?a=1"},
+		{srv.URL + "/p?x=1#frag", "/p?x=1&a=1"},
+		{srv.URL + "/p?#frag", "/p?a=1"},
+		{srv.URL + "/p#frag?y=2", "/p?a=1"},
+	} {
+		resp, err := c.Get(context.Background(), tc.url, Query("a", "1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+		reqs := srv.Requests()
+		if got := reqs[len(reqs)-1].Path; got != tc.want {
+			t.Errorf("Get(%q, Query(a, 1)): server got %q, want %q", tc.url, got, tc.want)
+		}
+	}
+}

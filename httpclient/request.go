@@ -116,7 +116,7 @@ func Header(key, value string) RequestOption {
 }
 
 // Query appends key=value, both escaped, after the URL's existing query,
-// which is kept as written (R3).
+// which is kept as written, and before a fragment (R3).
 func Query(key, value string) RequestOption {
 	pair := url.QueryEscape(key) + "=" + url.QueryEscape(value)
 	return func(c *callConfig) { c.query = append(c.query, pair) }
