@@ -253,6 +253,7 @@ func (c *Client) resolve(raw string) (string, *originState, error) {
 func (s *sendOptions) merge(o *sendOptions) {
 	if o.timeoutSet || o.noTimeout {
 		s.timeout, s.timeoutSet, s.noTimeout = o.timeout, o.timeoutSet, o.noTimeout
+		s.timeoutErr = o.timeoutErr
 	}
 	if o.idempotent {
 		s.idempotent = true
@@ -322,8 +323,21 @@ func urlErrorOp(method string) string {
 // without GetBody the request gets a single attempt (R13).
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	total := c.totalTimeout
-	if so := sendOptionsFrom(req.Context()); so != nil && so.total > 0 {
-		total = so.total
+	if so := sendOptionsFrom(req.Context()); so != nil {
+		// Checked here, before a total deadline of 30ns can expire: the
+		// transport knows only Timeout(d <= 0). (The StandardClient path
+		// does not come through Do.)
+		err := so.timeoutErr
+		if err == nil {
+			err = so.totalErr
+		}
+		if err != nil {
+			closeRequestBody(req)
+			return nil, &url.Error{Op: urlErrorOp(req.Method), URL: redactedReqURL(req), Err: err}
+		}
+		if so.total > 0 {
+			total = so.total
+		}
 	}
 	if total <= 0 {
 		return c.hc.Do(req)

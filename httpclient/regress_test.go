@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tempestsdk/tempest/httpclienttest"
 	"github.com/tempestsdk/tempest/requestid"
@@ -233,4 +234,74 @@ func TestQuery_R3_BeforeFragment(t *testing.T) {
 			t.Errorf("Get(%q, Query(a, 1)): server got %q, want %q", tc.url, got, tc.want)
 		}
 	}
+}
+
+// R34: a timeout, total timeout or recovery that is positive but under 1ms is
+// a unit slip (WithTimeout(10) is 10ns), reported by New with the value and
+// the likely intent.
+func TestConfig_R34_SubMillisecondDurationIsError(t *testing.T) {
+	cases := map[string]struct {
+		opt  Option
+		want string
+	}{
+		"WithTimeout":                {WithTimeout(10), "WithTimeout(10ns): under 1ms; did you mean 10*time.Second?"},
+		"WithTotalTimeout":           {WithTotalTimeout(30), "WithTotalTimeout(30ns): under 1ms; did you mean 30*time.Second?"},
+		"WithCircuitBreaker":         {WithCircuitBreaker(5, 30), "WithCircuitBreaker recovery (30ns): under 1ms; did you mean 30*time.Second?"},
+		"BreakerPolicy.Recovery":     {WithBreakerPolicy(BreakerPolicy{Recovery: 30}), "BreakerPolicy.Recovery (30ns): under 1ms; did you mean 30*time.Second?"},
+		"BreakerPolicy.MaxRecovery":  {WithBreakerPolicy(BreakerPolicy{MaxRecovery: 300}), "BreakerPolicy.MaxRecovery (300ns): under 1ms; did you mean 300*time.Millisecond or 300*time.Second?"},
+		"WithTimeout just under 1ms": {WithTimeout(time.Millisecond - 1), "WithTimeout(999.999µs): under 1ms"},
+	}
+	for name, tc := range cases {
+		c, err := New("", tc.opt)
+		if err == nil {
+			c.Close()
+			t.Errorf("%s: New accepted it", name)
+			continue
+		}
+		if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: New error %q; want one wrapping ErrInvalidConfig that says %q", name, err, tc.want)
+		}
+	}
+	// 1ms is the smallest accepted value.
+	c, err := New("", WithTimeout(time.Millisecond), WithTotalTimeout(time.Millisecond),
+		WithBreakerPolicy(BreakerPolicy{Recovery: time.Millisecond, MaxRecovery: time.Millisecond}))
+	if err != nil {
+		t.Fatalf("1ms rejected: %v", err)
+	}
+	c.Close()
+}
+
+// R40: the per-call Timeout and TotalTimeout options fail the call before
+// sending, with an error wrapping ErrInvalidRequest, for a value under 1ms,
+// through the verbs and through Do with WithRequestOptions.
+func TestRequestOptions_R40_SubMillisecondTimeoutIsError(t *testing.T) {
+	srv, c := upstream(t, nil, nil)
+	ctx := context.Background()
+	cases := map[string]struct {
+		opt  RequestOption
+		want string
+	}{
+		"Timeout":      {Timeout(10), "Timeout(10ns): under 1ms; did you mean 10*time.Second?"},
+		"TotalTimeout": {TotalTimeout(30), "TotalTimeout(30ns): under 1ms; did you mean 30*time.Second?"},
+	}
+	for name, tc := range cases {
+		_, err := c.Get(ctx, "/", tc.opt)
+		if !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s via Get: error %v; want one wrapping ErrInvalidRequest that says %q", name, err, tc.want)
+		}
+		req, _ := http.NewRequestWithContext(WithRequestOptions(ctx, tc.opt), "GET", srv.URL+"/", nil)
+		_, err = c.Do(req)
+		if !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s via Do: error %v; want one wrapping ErrInvalidRequest that says %q", name, err, tc.want)
+		}
+	}
+	if n := srv.Hits(); n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+	// A later valid Timeout replaces the slip, as the last option wins.
+	resp, err := c.Get(ctx, "/", Timeout(10), Timeout(time.Second))
+	if err != nil {
+		t.Fatalf("Timeout(10), Timeout(1s): %v", err)
+	}
+	readAll(t, resp)
 }

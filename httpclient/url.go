@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -178,11 +179,27 @@ func redactRaw(raw string) string {
 		return redactUserinfo(raw)
 	}
 	if _, ok := u.User.Password(); ok {
-		// net/http's stripPassword: Redacted would write "xxxxx", and
-		// url.UserPassword would escape the stars.
-		return strings.Replace(u.String(), u.User.String()+"@", u.User.Username()+":***@", 1)
+		return stripPassword(u)
 	}
 	return raw
+}
+
+// stripPassword is net/http's: u as a string, its password shown as "***".
+// (*url.URL).Redacted would write "xxxxx", and url.UserPassword would
+// escape the stars.
+func stripPassword(u *url.URL) string {
+	if _, ok := u.User.Password(); ok {
+		return strings.Replace(u.String(), u.User.String()+"@", u.User.Username()+":***@", 1)
+	}
+	return u.String()
+}
+
+// redactedReqURL is req's URL as net/http's client shows it in a *url.Error.
+func redactedReqURL(req *http.Request) string {
+	if req.URL == nil {
+		return ""
+	}
+	return stripPassword(req.URL)
 }
 
 // redactUserinfo hides the password of a "user:pass@" after the first "//"
