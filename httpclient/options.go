@@ -12,7 +12,7 @@ import (
 	"github.com/tempestsdk/tempest/breaker"
 )
 
-// Defaults applied by New; DESIGN.md's table of defaults.
+// Defaults applied by New; docs/defaults.md gives the reason for each.
 const (
 	DefaultTimeout          = 10 * time.Second
 	DefaultMaxAttempts      = 3
