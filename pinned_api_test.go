@@ -1,7 +1,7 @@
 package tempest_test
 
-// The names DESIGN.md pins, one line each: if any of them changes, this file
-// stops compiling.
+// The public names pinned since the project began, one line each: if any of
+// them changes, this file stops compiling.
 
 import (
 	"context"

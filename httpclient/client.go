@@ -177,23 +177,23 @@ func (c *Client) Delete(ctx context.Context, url string, opts ...RequestOption) 
 // body of every response.
 func (c *Client) Request(ctx context.Context, method, rawURL string, opts ...RequestOption) (*http.Response, error) {
 	if c.closed.Load() {
-		return nil, &url.Error{Op: urlErrorOp(method), URL: rawURL, Err: ErrClosed}
+		return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(rawURL), Err: ErrClosed}
 	}
 	target, st, err := c.resolve(rawURL)
 	if err != nil {
-		return nil, &url.Error{Op: urlErrorOp(method), URL: rawURL, Err: err}
+		return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(rawURL), Err: err}
 	}
 	// R18: an open circuit fails the call before anything is built.
 	if st != nil && st.br != nil {
 		if oe := st.br.Peek(); oe != nil {
-			return nil, &url.Error{Op: urlErrorOp(method), URL: target, Err: st.circuitError(oe)}
+			return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(target), Err: st.circuitError(oe)}
 		}
 	}
 
 	if len(opts) == 0 { // the common call: nothing to apply, nothing to allocate
 		req, err := http.NewRequestWithContext(ctx, method, target, nil)
 		if err != nil {
-			return nil, &url.Error{Op: urlErrorOp(method), URL: target, Err: fmt.Errorf("%w: %v", ErrInvalidRequest, err)}
+			return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(target), Err: fmt.Errorf("%w: %v", ErrInvalidRequest, redactURLError(err, target))}
 		}
 		return c.Do(req)
 	}
@@ -219,7 +219,7 @@ func (c *Client) build(ctx context.Context, method, target string, opts []Reques
 	if cc.body != nil {
 		var err error
 		if body, err = cc.body(); err != nil {
-			return nil, &url.Error{Op: urlErrorOp(method), URL: target, Err: err}
+			return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(target), Err: err}
 		}
 	}
 	if ctx != nil && !cc.send.isZero() {
@@ -232,7 +232,7 @@ func (c *Client) build(ctx context.Context, method, target string, opts []Reques
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
-		return nil, &url.Error{Op: urlErrorOp(method), URL: target, Err: fmt.Errorf("%w: %v", ErrInvalidRequest, err)}
+		return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(target), Err: fmt.Errorf("%w: %v", ErrInvalidRequest, redactURLError(err, target))}
 	}
 	for k, vs := range cc.header {
 		req.Header[k] = append(req.Header[k], vs...)
@@ -259,7 +259,7 @@ func (c *Client) resolve(raw string) (string, *originState, error) {
 		return raw, c.reg.get(scheme, host), nil
 	}
 	if c.base == nil {
-		return "", nil, fmt.Errorf("%w: %q is not an absolute http or https URL and the client has no base URL", ErrInvalidRequest, raw)
+		return "", nil, fmt.Errorf("%w: %q is not an absolute http or https URL and the client has no base URL", ErrInvalidRequest, redactRaw(raw))
 	}
 	target, err := c.base.join(raw)
 	return target, c.baseState, err
@@ -268,6 +268,7 @@ func (c *Client) resolve(raw string) (string, *originState, error) {
 func (s *sendOptions) merge(o *sendOptions) {
 	if o.timeoutSet || o.noTimeout {
 		s.timeout, s.timeoutSet, s.noTimeout = o.timeout, o.timeoutSet, o.noTimeout
+		s.timeoutErr = o.timeoutErr
 	}
 	if o.idempotent {
 		s.idempotent = true
@@ -283,7 +284,14 @@ func (s *sendOptions) merge(o *sendOptions) {
 	}
 }
 
+// appendQuery adds the escaped pairs after target's query (R3). They go
+// before a fragment, which is never sent: the first '#' ends the query, and a
+// '?' after it belongs to the fragment.
 func appendQuery(target string, pairs []string) string {
+	frag := ""
+	if i := strings.IndexByte(target, '#'); i >= 0 {
+		target, frag = target[:i], target[i:]
+	}
 	var b strings.Builder
 	b.WriteString(target)
 	sep := byte('?')
@@ -300,6 +308,7 @@ func appendQuery(target string, pairs []string) string {
 		b.WriteString(p)
 		sep = '&'
 	}
+	b.WriteString(frag)
 	return b.String()
 }
 
@@ -329,8 +338,21 @@ func urlErrorOp(method string) string {
 // without GetBody the request gets a single attempt (R13).
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	total := c.totalTimeout
-	if so := sendOptionsFrom(req.Context()); so != nil && so.total > 0 {
-		total = so.total
+	if so := sendOptionsFrom(req.Context()); so != nil {
+		// Checked here, before a total deadline of 30ns can expire: the
+		// transport knows only Timeout(d <= 0). (The StandardClient path
+		// does not come through Do.)
+		err := so.timeoutErr
+		if err == nil {
+			err = so.totalErr
+		}
+		if err != nil {
+			closeRequestBody(req)
+			return nil, &url.Error{Op: urlErrorOp(req.Method), URL: redactedReqURL(req), Err: err}
+		}
+		if so.total > 0 {
+			total = so.total
+		}
 	}
 	if total <= 0 {
 		return c.hc.Do(req)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 )
 
@@ -25,9 +26,19 @@ func Decode[T any](resp *http.Response, err error) (T, error) {
 	return DecodeLimit[T](resp, err, DefaultDecodeLimit)
 }
 
-// DecodeLimit is Decode reading at most limit bytes of the body.
+// DecodeLimit is Decode reading at most limit bytes of the body; a body of
+// exactly limit bytes is decoded, and math.MaxInt64 reads any body whole. A
+// limit <= 0 is an error wrapping ErrInvalidRequest, returned before the body
+// is read (a zero limit is a mistake, never "the default": use Decode for
+// that); the body is closed all the same. err is returned as it is (R39).
 func DecodeLimit[T any](resp *http.Response, err error, limit int64) (T, error) {
 	var v T
+	if err == nil && limit <= 0 {
+		if resp != nil {
+			drainClose(resp.Body)
+		}
+		return v, fmt.Errorf("%w: DecodeLimit: limit %d is not positive", ErrInvalidRequest, limit)
+	}
 	if _, err = CheckStatus(resp, err); err != nil {
 		return v, err
 	}
@@ -36,7 +47,13 @@ func DecodeLimit[T any](resp *http.Response, err error, limit int64) (T, error) 
 		(resp.Request != nil && resp.Request.Method == http.MethodHead) {
 		return v, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	// Read one byte past the limit to tell "exactly limit" from "more";
+	// limit+1 would overflow at MaxInt64, where no body can be longer anyway.
+	n := limit
+	if n < math.MaxInt64 {
+		n++
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, n))
 	if err != nil {
 		return v, fmt.Errorf("httpclient: reading response body: %w", err)
 	}

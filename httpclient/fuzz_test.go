@@ -37,13 +37,21 @@ func FuzzParseRetryAfter(f *testing.F) {
 }
 
 // FuzzJoinURL: joining never panics, and a relative URL that is accepted never
-// leaves the base origin or the base path (R1, R2).
+// leaves the base origin or the base path (R1, R2). Paths are compared
+// decoded (url.URL.Path): the escaped forms of one path differ with the
+// characters around them ("/!" alone, "/%21/%20" once a space follows), and
+// the check is about where the request goes, not how it is spelled.
 func FuzzJoinURL(f *testing.F) {
 	for _, s := range []string{"/users/42", "users", "", "/", "?q=1", "//evil.com", "/../x", "%2e%2e",
 		"/a%2F..%2Fb", "v1:batchGet", "/x#y", "/a/./b", "\\..\\x", "/%", "/a?b=../../c", "/%2e%2e%5c"} {
 		f.Add("https://api.example.com/v1", s)
 		f.Add("http://127.0.0.1:8080", s)
 	}
+	// Found by the fuzzer: the old check compared escaped paths, and "/!"
+	// (kept as written) is not a prefix of "/%21/%20" (re-escaped because of
+	// the space), though the request stays under the base path.
+	f.Add("http://0/!", " ")
+	f.Add("http://h/a%2Fb!", "c d")
 	f.Fuzz(func(t *testing.T, base, ref string) {
 		b, err := parseBaseURL(base)
 		if err != nil || b == nil {
@@ -61,13 +69,14 @@ func FuzzJoinURL(f *testing.F) {
 		if !strings.EqualFold(u.Scheme, bu.Scheme) || u.Host != bu.Host {
 			t.Fatalf("join(%q, %q) = %q left the origin", base, ref, got)
 		}
-		basePath := strings.TrimRight(bu.EscapedPath(), "/")
-		if !strings.HasPrefix(u.EscapedPath(), basePath+"/") && u.EscapedPath() != basePath {
-			t.Fatalf("join(%q, %q) = %q left the base path %q", base, ref, got, basePath)
+		basePath := strings.TrimRight(bu.Path, "/")
+		if !strings.HasPrefix(u.Path, basePath+"/") && u.Path != basePath {
+			t.Fatalf("join(%q, %q) = %q left the base path %q (decoded: %q)", base, ref, got, basePath, u.Path)
 		}
-		for seg := range strings.SplitSeq(strings.TrimPrefix(u.EscapedPath(), basePath), "/") {
-			dec, err := url.PathUnescape(seg)
-			if err == nil && (dec == "." || dec == "..") {
+		// Decoded, a %2F splits a segment too, as on servers that decode it
+		// before routing (R35).
+		for seg := range strings.SplitSeq(strings.TrimPrefix(u.Path, basePath), "/") {
+			if seg == "." || seg == ".." {
 				t.Fatalf("join(%q, %q) = %q kept a dot segment", base, ref, got)
 			}
 		}

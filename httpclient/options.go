@@ -4,13 +4,15 @@ import (
 	"cmp"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
 )
 
-// Defaults applied by New; DESIGN.md's table of defaults.
+// Defaults applied by New; docs/defaults.md gives the reason for each.
 const (
 	DefaultTimeout          = 10 * time.Second
 	DefaultMaxAttempts      = 3
@@ -20,6 +22,22 @@ const (
 	DefaultFailureThreshold = 5
 	DefaultRecovery         = 30 * time.Second
 )
+
+// unitSlip returns the complaint about a duration d that is positive but
+// under 1ms, "" otherwise. Such a value is almost always an untyped constant
+// meant as seconds or milliseconds: WithTimeout(10) is 10ns, and every
+// attempt would time out at once (R34).
+func unitSlip(what string, d time.Duration) string {
+	if d <= 0 || d >= time.Millisecond {
+		return ""
+	}
+	n := int64(d)
+	guess := fmt.Sprintf("%d*time.Second", n)
+	if n >= 100 { // as likely milliseconds as seconds
+		guess = fmt.Sprintf("%d*time.Millisecond or %d*time.Second", n, n)
+	}
+	return fmt.Sprintf("%s: under 1ms; did you mean %s?", what, guess)
+}
 
 // Option configures a Client in New. Build options only with this package's
 // With functions; a nil Option is ignored, and among repeated options the last
@@ -111,11 +129,16 @@ type config struct {
 
 // WithTimeout sets the per-attempt timeout, from the dial to the end of the
 // response body (R14). Default 10s; d <= 0 is an error (a call that must not
-// time out uses the NoTimeout request option).
+// time out uses the NoTimeout request option), and so is d under 1ms, which
+// is a unit slip: WithTimeout(10) would be 10ns.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d <= 0 {
 			c.errs = append(c.errs, fmt.Errorf("%w: WithTimeout(%v): the timeout must be positive; use the NoTimeout request option for calls that must not time out", ErrInvalidConfig, d))
+			return
+		}
+		if msg := unitSlip(fmt.Sprintf("WithTimeout(%v)", d), d); msg != "" {
+			c.errs = append(c.errs, fmt.Errorf("%w: %s", ErrInvalidConfig, msg))
 			return
 		}
 		c.timeout, c.timeoutSet = d, true
@@ -130,7 +153,8 @@ func WithRetryPolicy(p RetryPolicy) Option {
 // WithCircuitBreaker sets the per-origin breaker: it opens after
 // failureThreshold consecutive failures and half-opens after recovery (R16-R21).
 // Default 5 and 30s; failureThreshold 0 disables the breaker; recovery 0 means
-// 30s; negative values are errors.
+// 30s; negative values are errors, and so is a recovery under 1ms, which is a
+// unit slip: WithCircuitBreaker(5, 30) would be 30ns.
 func WithCircuitBreaker(failureThreshold int, recovery time.Duration) Option {
 	return func(c *config) {
 		if failureThreshold < 0 {
@@ -139,6 +163,10 @@ func WithCircuitBreaker(failureThreshold int, recovery time.Duration) Option {
 		}
 		if recovery < 0 {
 			c.errs = append(c.errs, fmt.Errorf("%w: WithCircuitBreaker: recovery %v is negative", ErrInvalidConfig, recovery))
+			return
+		}
+		if msg := unitSlip(fmt.Sprintf("WithCircuitBreaker recovery (%v)", recovery), recovery); msg != "" {
+			c.errs = append(c.errs, fmt.Errorf("%w: %s", ErrInvalidConfig, msg))
 			return
 		}
 		if recovery == 0 {
@@ -159,7 +187,7 @@ type BreakerPolicy struct {
 	// circuit, when FailureRatio is 0. Default 5. Negative is an error.
 	FailureThreshold int
 	// Recovery is how long the circuit stays open before it half-opens.
-	// Default 30s. Negative is an error.
+	// Default 30s. Negative is an error, and so is under 1ms (a unit slip).
 	Recovery time.Duration
 	// FailureRatio > 0 selects the ratio mode: the circuit opens when, over
 	// the last Window, at least MinimumThroughput outcomes were seen and the
@@ -174,7 +202,8 @@ type BreakerPolicy struct {
 	// later than it as a failure. Default 0, off.
 	SlowCallThreshold time.Duration
 	// MaxRecovery > Recovery lengthens repeated breaks, from the second
-	// consecutive failed probe, up to MaxRecovery. Default 0, off.
+	// consecutive failed probe, up to MaxRecovery. Default 0, off. Under 1ms
+	// but positive is an error (a unit slip).
 	MaxRecovery time.Duration
 	// HalfOpenProbes is how many probes a half-open circuit admits at once;
 	// all must succeed to close it. Default 1.
@@ -192,6 +221,19 @@ func WithBreakerPolicy(p BreakerPolicy) Option {
 		}
 		if p.FailureThreshold < 0 || p.Recovery < 0 {
 			c.errs = append(c.errs, fmt.Errorf("%w: BreakerPolicy: negative FailureThreshold or Recovery", ErrInvalidConfig))
+			return
+		}
+		slip := false
+		for _, f := range []struct {
+			name string
+			d    time.Duration
+		}{{"Recovery", p.Recovery}, {"MaxRecovery", p.MaxRecovery}} {
+			if msg := unitSlip(fmt.Sprintf("BreakerPolicy.%s (%v)", f.name, f.d), f.d); msg != "" {
+				c.errs = append(c.errs, fmt.Errorf("%w: %s", ErrInvalidConfig, msg))
+				slip = true
+			}
+		}
+		if slip {
 			return
 		}
 		c.failureThreshold = cmp.Or(p.FailureThreshold, DefaultFailureThreshold)
@@ -216,10 +258,29 @@ func (c *config) breakerSettings() breaker.Settings {
 }
 
 // WithDefaultHeaders sets headers added to every request sent to the base
-// origin, and never to another origin (R23). The header is copied, and its
-// names and values are validated by New.
+// origin, and never to another origin (R23). The header is copied with its
+// names in canonical form (http.CanonicalHeaderKey), so that "authorization"
+// yields to a call's Authorization instead of going out beside it; the values
+// of names that canonicalise alike are merged, in the byte order of the names
+// as written. Names and values are validated by New.
 func WithDefaultHeaders(h http.Header) Option {
-	return func(c *config) { c.defaultHeaders = h.Clone() }
+	return func(c *config) { c.defaultHeaders = canonicalHeader(h) }
+}
+
+// canonicalHeader copies h with canonical keys. A literal map such as
+// http.Header{"authorization": ...} bypasses Header.Set's canonicalisation,
+// and the transport compares keys as they are.
+func canonicalHeader(h http.Header) http.Header {
+	if h == nil {
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(h))
+	out := make(http.Header, len(h))
+	for _, k := range keys {
+		ck := http.CanonicalHeaderKey(k)
+		out[ck] = append(out[ck], h[k]...)
+	}
+	return out
 }
 
 // WithRequestIDPropagation turns on or off sending the request ID found in a
@@ -258,11 +319,16 @@ func WithHooks(h Hooks) Option {
 // WithTotalTimeout bounds a whole call: every attempt, hedge and wait, and
 // the reading of the body (R47). Each attempt gets the lesser of its own
 // timeout and what is left. Default: none, so that NoTimeout can stream; d <=
-// 0 is an error. The per-call form is the TotalTimeout request option.
+// 0 is an error, and so is d under 1ms (a unit slip: WithTotalTimeout(30)
+// would be 30ns). The per-call form is the TotalTimeout request option.
 func WithTotalTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d <= 0 {
 			c.errs = append(c.errs, fmt.Errorf("%w: WithTotalTimeout(%v): must be positive", ErrInvalidConfig, d))
+			return
+		}
+		if msg := unitSlip(fmt.Sprintf("WithTotalTimeout(%v)", d), d); msg != "" {
+			c.errs = append(c.errs, fmt.Errorf("%w: %s", ErrInvalidConfig, msg))
 			return
 		}
 		c.totalTimeout = d

@@ -211,7 +211,7 @@ func TestNew_InvalidConfig(t *testing.T) {
 	}
 }
 
-// Defaults from DESIGN.md's table; nil options ignored; last wins.
+// Defaults as docs/defaults.md lists them; nil options ignored; last wins (R34).
 func TestNew_Defaults(t *testing.T) {
 	c, err := New("https://api.example.com", nil, WithTimeout(time.Second), WithTimeout(2*time.Second))
 	if err != nil {

@@ -31,6 +31,7 @@ type callConfig struct {
 type sendOptions struct {
 	timeout    time.Duration
 	timeoutSet bool
+	timeoutErr error // Timeout(d) with d under 1ms (R40)
 	noTimeout  bool
 	idempotent bool
 	retry      *RetryPolicy // resolved; nil: the client's
@@ -116,17 +117,24 @@ func Header(key, value string) RequestOption {
 }
 
 // Query appends key=value, both escaped, after the URL's existing query,
-// which is kept as written (R3).
+// which is kept as written, and before a fragment (R3).
 func Query(key, value string) RequestOption {
 	pair := url.QueryEscape(key) + "=" + url.QueryEscape(value)
 	return func(c *callConfig) { c.query = append(c.query, pair) }
 }
 
 // Timeout sets this call's per-attempt timeout, in place of the client's.
-// d <= 0 makes the call fail before sending; use NoTimeout to lift it.
+// d <= 0 makes the call fail before sending, with an error wrapping
+// ErrInvalidRequest, and so does d under 1ms, a unit slip (Timeout(10) would
+// be 10ns); use NoTimeout to lift the timeout.
 func Timeout(d time.Duration) RequestOption {
+	var slip error
+	if msg := unitSlip(fmt.Sprintf("Timeout(%v)", d), d); msg != "" {
+		slip = fmt.Errorf("%w: %s", ErrInvalidRequest, msg)
+	}
 	return func(c *callConfig) {
 		c.send.timeout, c.send.timeoutSet, c.send.noTimeout = d, true, false
+		c.send.timeoutErr = slip
 	}
 }
 
@@ -136,6 +144,7 @@ func Timeout(d time.Duration) RequestOption {
 func NoTimeout() RequestOption {
 	return func(c *callConfig) {
 		c.send.noTimeout, c.send.timeoutSet, c.send.timeout = true, false, 0
+		c.send.timeoutErr = nil
 	}
 }
 
@@ -160,13 +169,18 @@ func Retry(p RetryPolicy) RequestOption {
 }
 
 // TotalTimeout bounds this whole call, in place of the client's
-// WithTotalTimeout (R47); d <= 0 makes the call fail before sending.
+// WithTotalTimeout (R47); d <= 0 makes the call fail before sending, with an
+// error wrapping ErrInvalidRequest, and so does d under 1ms, a unit slip
+// (TotalTimeout(30) would be 30ns).
 func TotalTimeout(d time.Duration) RequestOption {
+	var bad error
+	if d <= 0 {
+		bad = fmt.Errorf("%w: TotalTimeout(%v) must be positive", ErrInvalidRequest, d)
+	} else if msg := unitSlip(fmt.Sprintf("TotalTimeout(%v)", d), d); msg != "" {
+		bad = fmt.Errorf("%w: %s", ErrInvalidRequest, msg)
+	}
 	return func(c *callConfig) {
-		c.send.total, c.send.totalErr = d, nil
-		if d <= 0 {
-			c.send.totalErr = fmt.Errorf("%w: TotalTimeout(%v) must be positive", ErrInvalidRequest, d)
-		}
+		c.send.total, c.send.totalErr = d, bad
 	}
 }
 

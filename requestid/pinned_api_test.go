@@ -9,8 +9,8 @@ import (
 	"github.com/tempestsdk/tempest/requestid"
 )
 
-// Compile-time guard of the pinned API (DESIGN.md) and of the names the
-// httpclient package calls: one line per name.
+// Compile-time guard of the pinned API and of the names the httpclient
+// package calls: one line per name.
 var (
 	_ string                                        = requestid.Header
 	_ func(http.Handler) http.Handler               = requestid.Middleware

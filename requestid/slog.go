@@ -17,6 +17,13 @@ const AttrKey = "request_id"
 // unchanged. Log with the context-taking methods (InfoContext, LogAttrs, ...)
 // so that the handler sees the request's context.
 //
+// The context's ID is written once, and wins: in a record that carries one,
+// a top-level attribute keyed request_id, from Logger.With or from the record
+// (also inside a group with an empty key, which handlers inline), is dropped.
+// One inside a named group is another field (http.request_id) and is kept,
+// and so is one that h carried before it was wrapped, which NewHandler cannot
+// see.
+//
 // Wrapping a handler that NewHandler returned returns it as is, so the
 // attribute is never added twice.
 func NewHandler(h slog.Handler) slog.Handler {
@@ -33,10 +40,12 @@ func NewHandler(h slog.Handler) slog.Handler {
 // ID take the fast path through inner, to which every WithAttrs and WithGroup
 // call was applied. Records with one are rebuilt: request_id first, then the
 // groups nested by hand, and go to base, which has only the attributes added
-// before the first group, so that request_id lands outside every group.
+// before the first group, less any keyed request_id, so that request_id
+// lands once, outside every group.
 type handler struct {
 	inner  slog.Handler // all WithAttrs and WithGroup calls applied
-	base   slog.Handler // only the WithAttrs calls before the first WithGroup
+	base   slog.Handler // only the WithAttrs calls before the first WithGroup, request_id dropped
+	split  bool         // base is not inner although there is no group: a request_id was dropped
 	groups []group      // the WithGroup calls, in order; shared, never mutated
 }
 
@@ -57,7 +66,15 @@ func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	}
 	inner := h.inner.WithAttrs(attrs)
 	if len(h.groups) == 0 {
-		return &handler{inner: inner, base: inner}
+		top := withoutID(attrs)
+		if !h.split && len(top) == len(attrs) {
+			return &handler{inner: inner, base: inner} // one handler serves both
+		}
+		base := h.base
+		if len(top) > 0 {
+			base = base.WithAttrs(top)
+		}
+		return &handler{inner: inner, base: base, split: true}
 	}
 	groups := slices.Clone(h.groups)
 	last := &groups[len(groups)-1]
@@ -86,7 +103,9 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	nr.AddAttrs(slog.String(AttrKey, id))
 	if len(h.groups) == 0 {
 		r.Attrs(func(a slog.Attr) bool {
-			nr.AddAttrs(a)
+			if a, ok := stripID(a); ok {
+				nr.AddAttrs(a)
+			}
 			return true
 		})
 		return h.base.Handle(ctx, nr)
@@ -128,4 +147,47 @@ func appendAttrs(dst, attrs []slog.Attr) []slog.Attr {
 		dst = append(dst, a)
 	}
 	return dst
+}
+
+// hasID reports whether a, at the top level, writes an AttrKey attribute:
+// keyed so itself, or a group with an empty key (inlined by handlers) that
+// holds one.
+func hasID(a slog.Attr) bool {
+	if a.Key == AttrKey {
+		return true
+	}
+	if a.Key != "" {
+		return false
+	}
+	v := a.Value.Resolve()
+	return v.Kind() == slog.KindGroup && slices.ContainsFunc(v.Group(), hasID)
+}
+
+// stripID returns a without the AttrKey attributes it would write at the top
+// level, and false when nothing is left of it.
+func stripID(a slog.Attr) (slog.Attr, bool) {
+	if !hasID(a) {
+		return a, true
+	}
+	if a.Key == AttrKey {
+		return slog.Attr{}, false
+	}
+	members := withoutID(a.Value.Resolve().Group())
+	return slog.Attr{Value: slog.GroupValue(members...)}, len(members) > 0
+}
+
+// withoutID returns attrs less the AttrKey attributes they would write at the
+// top level; attrs itself when there is none, so the common case allocates
+// nothing.
+func withoutID(attrs []slog.Attr) []slog.Attr {
+	if !slices.ContainsFunc(attrs, hasID) {
+		return attrs
+	}
+	out := make([]slog.Attr, 0, len(attrs))
+	for _, a := range attrs {
+		if a, ok := stripID(a); ok {
+			out = append(out, a)
+		}
+	}
+	return out
 }
