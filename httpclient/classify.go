@@ -102,11 +102,12 @@ type h2StreamError struct {
 
 func (e h2StreamError) Error() string { return "http2 stream error" }
 
-// isHTTP2Reset recognises an HTTP/2 stream reset, and the connection-level
-// failures net/http reports only as text.
+// isHTTP2Reset recognises an HTTP/2 stream reset, the connection-level
+// failures net/http reports only as text, and a connection that ended before
+// the request's stream was opened (h2NotSent).
 func isHTTP2Reset(err error) bool {
 	var se h2StreamError
-	if errors.As(err, &se) {
+	if errors.As(err, &se) || h2NotSent(err) {
 		return true
 	}
 	s := err.Error()
@@ -115,15 +116,59 @@ func isHTTP2Reset(err error) bool {
 		strings.Contains(s, "http2: client connection force closed")
 }
 
+// h2NotSent reports the errors net/http's bundled HTTP/2 client returns for
+// a request whose stream it never opened, so that nothing of the request was
+// written (R38). "http2: client conn could not be established": the
+// connection dialled for the request ended before the stream was opened (the
+// peer closed or reset it, or broke the protocol, before or with its
+// SETTINGS); net/http drops that cause. "http2: client conn not usable": the
+// connection was closing when the stream was to be opened, and net/http's own
+// retries of that ran out. ErrNoCachedConn ("http2: no cached connection was
+// available"): no connection was taken; net/http's Transport retries it
+// itself, so it reaches a caller only from an HTTP/2-only transport.
+//
+// The first two are unexported errors.New values. They are matched as an
+// error of exactly that text at the end of the chain (one with no Unwrap),
+// never as text inside another error's message, which a server can shape
+// (net/http quotes a malformed status line in its error).
+func h2NotSent(err error) bool {
+	for err != nil {
+		switch u := err.(type) {
+		case interface{ IsHTTP2NoCachedConnError() }:
+			return true
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if h2NotSent(e) {
+					return true
+				}
+			}
+			return false
+		default:
+			switch err.Error() {
+			case "http2: client conn could not be established", "http2: client conn not usable":
+				return true
+			}
+			return false
+		}
+	}
+	return false
+}
+
 // provesNotSent reports a failure that shows nothing of the request was sent
-// (R7): ErrNotSent from any transport, or a dial or proxyconnect error from a
-// net/http *http.Transport, which dials before it writes.
+// (R7, R38): ErrNotSent from any transport; from a net/http *http.Transport,
+// which dials before it writes, a dial or proxyconnect error, or an HTTP/2
+// connection that ended before the request's stream was opened (h2NotSent).
 func provesNotSent(err error, trustDial bool) bool {
 	if errors.Is(err, ErrNotSent) {
 		return true
 	}
 	if !trustDial || isCertError(err) {
 		return false
+	}
+	if h2NotSent(err) {
+		return true
 	}
 	var op *net.OpError
 	return errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect")

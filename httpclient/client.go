@@ -36,6 +36,7 @@ type Client struct {
 	rt           *transport
 	hc           *http.Client
 	ownTransport *http.Transport // closed by Close; nil when WithTransport was used
+	attemptBody  bodyKind        // of a timed attempt's body; own set with ownTransport
 
 	closed    atomic.Bool
 	closeCh   chan struct{}
@@ -99,9 +100,11 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}
 	c.timed = cfg.hooks.AttemptDone != nil || cfg.logger != nil || settings.SlowCall > 0
 	c.reg.init(c)
+	c.attemptBody.wrap = asAttemptTimeout
 	rt := cfg.transport
 	if rt == nil {
 		c.ownTransport = NewTransport()
+		c.attemptBody.own = c
 		rt = c.ownTransport
 	}
 	_, trustDial := rt.(*http.Transport)
@@ -376,7 +379,7 @@ func (c *Client) doTotal(req *http.Request, total time.Duration) (*http.Response
 		}
 		return nil, err
 	}
-	resp.Body = &deadlineBody{rc: resp.Body, cancel: cancel, outer: parent, inner: ctx, wrap: asTotalTimeout}
+	resp.Body = &deadlineBody{rc: resp.Body, cancel: cancel, outer: parent, inner: ctx, kind: &totalBody}
 	return resp, nil
 }
 
@@ -390,9 +393,11 @@ func (c *Client) StandardClient() *http.Client {
 
 // Close marks the client closed: calls begun after it, and calls waiting
 // between attempts (woken at once), fail with an error wrapping ErrClosed;
-// attempts in flight are not cancelled. It closes the idle connections of a
-// transport the client created, never of one passed with WithTransport. It
-// always returns nil (R30).
+// attempts in flight are not cancelled, and their bodies can be read to the
+// end. It closes the connections of a transport the client created as they
+// become idle: at once those idle now, and a connection busy now once the
+// response body on it is read to EOF or closed. It never closes those of a
+// transport passed with WithTransport. It always returns nil (R30).
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
@@ -402,4 +407,50 @@ func (c *Client) Close() error {
 		}
 	})
 	return nil
+}
+
+// bodyEnded is told that a response body of the client's own transport was
+// read to EOF or closed; c is nil for any other body. After Close, that
+// body's connection may have become idle only now, so the idle connections
+// are closed again (R30). net/http's HTTP/1 pool closes such a connection
+// itself (CloseIdleConnections makes it close every connection that comes
+// back), but its HTTP/2 pool closes only the connections idle at that call,
+// and a busy one would stay open, read goroutine and all, for the 90s idle
+// timeout.
+//
+// An HTTP/2 stream leaves its connection asynchronously, after the body's
+// EOF. So at EOF the body is closed first: net/http's HTTP/2 body Close
+// returns once the stream is gone, unless the request's context has ended,
+// which is why deadlineBody calls this before its cancel. Before Close, and
+// for other transports, this is a nil check or one atomic load.
+func (c *Client) bodyEnded(rc io.ReadCloser, eof bool) {
+	if c == nil || !c.closed.Load() {
+		return
+	}
+	if eof {
+		rc.Close()
+	}
+	c.ownTransport.CloseIdleConnections()
+}
+
+// ownBody is an HTTP/2 response body of the client's own transport on an
+// attempt with no timeout of its own (NoTimeout, or the caller's deadline
+// first): it does the R30 part of a deadlineBody. HTTP/1 bodies need none.
+type ownBody struct {
+	rc io.ReadCloser
+	c  *Client
+}
+
+func (b *ownBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.c.bodyEnded(b.rc, true)
+	}
+	return n, err
+}
+
+func (b *ownBody) Close() error {
+	err := b.rc.Close()
+	b.c.bodyEnded(b.rc, false)
+	return err
 }

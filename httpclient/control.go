@@ -130,24 +130,10 @@ func (c *Client) originName(origin string) (string, error) {
 	}
 	u, err := url.Parse(origin)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("%w: %q is not an http or https origin", ErrInvalidRequest, redactOrigin(origin))
+		return "", fmt.Errorf("%w: %q is not an http or https origin", ErrInvalidRequest, redactRaw(origin))
 	}
 	if _, err := portOf(u.Scheme, u.Host); err != nil {
-		return "", fmt.Errorf("%w: %q: %v", ErrInvalidRequest, redactOrigin(origin), err)
+		return "", fmt.Errorf("%w: %q: %v", ErrInvalidRequest, redactRaw(origin), err)
 	}
 	return normalizeOrigin(u.Scheme, u.Host), nil
-}
-
-// redactOrigin hides a password in an origin an operator passed, as
-// net/http's errors do.
-func redactOrigin(origin string) string {
-	if u, err := url.Parse(origin); err == nil {
-		return u.Redacted()
-	}
-	if at := strings.LastIndexByte(origin, '@'); at >= 0 {
-		if i := strings.Index(origin, "://"); i >= 0 && i < at {
-			return origin[:i+3] + "***" + origin[at:]
-		}
-	}
-	return origin
 }

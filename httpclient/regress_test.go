@@ -294,6 +294,10 @@ func TestRequestOptions_R40_SubMillisecondTimeoutIsError(t *testing.T) {
 		if !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s via Do: error %v; want one wrapping ErrInvalidRequest that says %q", name, err, tc.want)
 		}
+		_, err = c.StandardClient().Do(req)
+		if !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s via StandardClient: error %v; want one wrapping ErrInvalidRequest that says %q", name, err, tc.want)
+		}
 	}
 	if n := srv.Hits(); n != 0 {
 		t.Errorf("%d requests sent", n)

@@ -99,6 +99,9 @@ func (t *transport) initHop(h *hop, req *http.Request) error {
 		if so.totalErr != nil {
 			return so.totalErr
 		}
+		if so.timeoutErr != nil {
+			return so.timeoutErr
+		}
 		if so.retry != nil {
 			h.policy = *so.retry
 		}
@@ -413,7 +416,9 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 		r.class = ErrorClass(r.err)
 	} else {
 		if cancel != nil {
-			resp.Body = &deadlineBody{rc: resp.Body, cancel: cancel, outer: h.ctx, inner: actx, wrap: asAttemptTimeout}
+			resp.Body = &deadlineBody{rc: resp.Body, cancel: cancel, outer: h.ctx, inner: actx, kind: &c.attemptBody}
+		} else if resp.ProtoMajor == 2 && c.ownTransport != nil {
+			resp.Body = &ownBody{rc: resp.Body, c: c} // R30: a deadlineBody does this for timed attempts
 		}
 		resp.Request = h.req
 		if failureStatus(resp.StatusCode) {
@@ -607,22 +612,33 @@ func (b *prefixedBody) Close() error { return b.c.Close() }
 // deadlineBody keeps a context alive until its body is read to EOF or
 // closed, so that an attempt's timeout (R14) or a call's total deadline (R47)
 // covers the body as http.Client.Timeout does, and reports a read that
-// deadline cut with wrap (R15). outer is the caller's context: when it ended
-// too, the error is the caller's and stays as it is.
+// deadline cut with kind.wrap (R15). outer is the caller's context: when it
+// ended too, the error is the caller's and stays as it is.
 type deadlineBody struct {
 	rc           io.ReadCloser
 	cancel       context.CancelFunc
 	outer, inner context.Context
-	wrap         func(error) error
+	kind         *bodyKind // shared, so that the struct stays 64 bytes
 }
+
+// bodyKind is what a deadlineBody does besides its deadline.
+type bodyKind struct {
+	wrap func(error) error // how a read the deadline cut is reported (R15)
+	own  *Client           // the client, for a body of its own transport (R30); else nil
+}
+
+// totalBody is the kind of a call's body under a total deadline (R47). The
+// attempt's body inside it does the R30 part.
+var totalBody = bodyKind{wrap: asTotalTimeout}
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err != nil {
 		if err == io.EOF {
+			b.kind.own.bodyEnded(b.rc, true) // before cancel: see bodyEnded
 			b.cancel()
 		} else if b.outer.Err() == nil && b.inner.Err() != nil {
-			err = b.wrap(err)
+			err = b.kind.wrap(err)
 		}
 	}
 	return n, err
@@ -630,6 +646,7 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 
 func (b *deadlineBody) Close() error {
 	err := b.rc.Close()
+	b.kind.own.bodyEnded(b.rc, false)
 	b.cancel()
 	return err
 }

@@ -18,13 +18,13 @@ import (
 	"github.com/tempestsdk/tempest/breaker"
 )
 
-// trackedBody records whether it was closed.
-type trackedBody struct {
+// closeTracker records whether it was closed.
+type closeTracker struct {
 	io.Reader
 	closed atomic.Bool
 }
 
-func (b *trackedBody) Close() error { b.closed.Store(true); return nil }
+func (b *closeTracker) Close() error { b.closed.Store(true); return nil }
 
 // A RoundTripper that breaks its contract never makes the client panic, on
 // the caller's goroutine or on a hedge's (STYLE 15, golang/go#38095): (nil,
@@ -32,7 +32,7 @@ func (b *trackedBody) Close() error { b.closed.Store(true); return nil }
 // in the breaker; a nil Body or Header becomes an empty one; a response
 // that comes with an error is closed and dropped.
 func TestMisbehavingTransport_NeverPanics(t *testing.T) {
-	body := &trackedBody{Reader: strings.NewReader("dropped")}
+	body := &closeTracker{Reader: strings.NewReader("dropped")}
 	shapes := []struct {
 		name     string
 		rt       RoundTripperFunc
