@@ -1,5 +1,5 @@
 module github.com/tempestsdk/tempest
 
-go 1.25
+go 1.26
 
 require go.uber.org/goleak v1.3.0

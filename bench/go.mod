@@ -1,6 +1,6 @@
 module github.com/tempestsdk/tempest/bench
 
-go 1.25
+go 1.26
 
 require (
 	github.com/failsafe-go/failsafe-go v0.9.8

@@ -91,10 +91,17 @@ func (b *budget) call() { b.win.Add(b.index(), 1, 0) }
 // spend takes one retry from the budget, or reports that it is spent.
 func (b *budget) spend() bool {
 	idx := b.index()
-	calls, retries := b.win.Sum(idx)
-	if retries >= int64(b.ratio*float64(calls))+b.reserve {
+	if !b.allowsAt(idx) {
 		return false
 	}
 	b.win.Add(idx, 0, 1)
 	return true
+}
+
+// allows reports whether a retry could be taken now, taking none.
+func (b *budget) allows() bool { return b.allowsAt(b.index()) }
+
+func (b *budget) allowsAt(idx int64) bool {
+	calls, retries := b.win.Sum(idx)
+	return retries < int64(b.ratio*float64(calls))+b.reserve
 }

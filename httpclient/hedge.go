@@ -49,6 +49,10 @@ func NoHedge() RequestOption {
 	return func(c *callConfig) { c.send.noHedge = true }
 }
 
+// errNoHedge is a hedge not started: the breaker admitted it as a probe, or
+// the budget could not pay for it.
+var errNoHedge = errors.New("httpclient: no hedge")
+
 // errHedgeLost is the cancellation cause of attempts that lost a hedge race.
 var errHedgeLost = errors.New("httpclient: hedge lost the race")
 
@@ -77,10 +81,32 @@ func (h *hop) hedged(n int) (res attemptResult, refused error) {
 func (h *hop) race(n int) (res attemptResult, refused error) {
 	results := make(chan attemptResult, 1+h.hedge.MaxHedges)
 	var cancels []context.CancelCauseFunc
+	hedging := true
 	launch := func(k int) error {
+		if k > 0 && h.c.closed.Load() {
+			return ErrClosed // no hedge starts after Close (R30)
+		}
 		ticket, err := h.admit()
 		if err != nil {
 			return err
+		}
+		switch {
+		case ticket.Probe() && k > 0:
+			// No hedge while half-open (R48): a recovering upstream
+			// gets one request per probe slot, not two.
+			ticket.Done(breaker.Ignore)
+			return errNoHedge
+		case ticket.Probe():
+			hedging = false
+		}
+		// A retry or a hedge is paid for only once the breaker has
+		// admitted it (R46): a refused hedge costs nothing.
+		if (k > 0 || n > 1) && !h.spend() {
+			ticket.Done(breaker.Ignore)
+			if k == 0 {
+				return errBudgetSpent
+			}
+			return errNoHedge
 		}
 		body, err := h.body(n, k)
 		if err != nil {
@@ -113,10 +139,10 @@ func (h *hop) race(n int) (res attemptResult, refused error) {
 			}
 			last = &r
 		case <-timer.C:
-			if len(cancels) <= h.hedge.MaxHedges && h.spend() && launch(len(cancels)) == nil {
+			if hedging && len(cancels) <= h.hedge.MaxHedges && launch(len(cancels)) == nil {
 				pending++
 			}
-			if len(cancels) <= h.hedge.MaxHedges {
+			if hedging && len(cancels) <= h.hedge.MaxHedges && !h.c.closed.Load() {
 				timer.Reset(h.hedge.Delay)
 			}
 		}

@@ -36,7 +36,8 @@ type Hooks struct {
 	Retry func(ctx context.Context, e RetryEvent)
 	// GiveUp runs when a hop ends with a retryable outcome without using all
 	// its attempts: Retry-After over the cap, a body too large to buffer, the
-	// caller's deadline, a spent retry budget, an open circuit, Close.
+	// caller's deadline, a spent retry budget, an open circuit, Close, a
+	// method that is not idempotent, a body that cannot be replayed.
 	GiveUp func(ctx context.Context, e GiveUpEvent)
 	// StateChange runs after a breaker changes state, in order, one call at
 	// a time, possibly on another goroutine than the one whose outcome
@@ -65,7 +66,7 @@ type AttemptResult struct {
 	Status   int           // 0 when Err is set
 	Err      error         // the transport's error
 	Duration time.Duration // from sending to response headers or failure
-	Class    string        // see ErrorClass
+	Class    string        // see ErrorClass: "" for a success, "status" for a 4xx or 5xx response
 	Outcome  breaker.Outcome
 }
 
@@ -81,7 +82,12 @@ type RetryEvent struct {
 // GiveUpEvent says why a hop stopped retrying early.
 type GiveUpEvent struct {
 	Attempt Attempt // the last attempt made
-	Reason  string  // "retry-after-over-cap", "body-too-large", "deadline", "budget", "circuit-open", "closed", "canceled"
+	// Reason is "retry-after-over-cap", "body-too-large", "deadline",
+	// "budget", "circuit-open", "closed", "canceled", or, for a retryable
+	// outcome the request itself kept from a retry, "not-idempotent" (a
+	// POST or PATCH with no Idempotency-Key, R7) or "body-not-replayable"
+	// (R13).
+	Reason string
 }
 
 // StateChange is a breaker's change of state for one origin.

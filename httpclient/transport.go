@@ -53,6 +53,7 @@ type hop struct {
 	maxAttempts int
 	bound       time.Duration // a probe's bound (R19)
 	url         *url.URL      // the URL with its scheme in lower case, when the caller's is not
+	bodyOnce    bool          // the body cannot be replayed: a single attempt (R13)
 	hedge       HedgePolicy   // zero: no hedging for this hop
 	a           Attempt       // the template of this hop's attempts
 }
@@ -118,6 +119,7 @@ func (t *transport) initHop(h *hop, req *http.Request) error {
 	h.maxAttempts = h.policy.MaxAttempts
 	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
 		h.maxAttempts = 1 // R13: never a half-read body on a retry
+		h.bodyOnce = true
 	}
 	if !h.hedgeable(so) {
 		h.hedge = HedgePolicy{}
@@ -155,10 +157,21 @@ func (h *hop) admit() (breaker.Ticket, error) {
 	return h.st.br.AllowBounded(h.bound)
 }
 
-// spend takes one retry or hedge from the origin's budget (R46).
+// spend takes one retry or hedge from the origin's budget (R46), once the
+// breaker has admitted it.
 func (h *hop) spend() bool {
 	return h.st.budget == nil || h.st.budget.spend()
 }
+
+// budgetAllows reports, before a wait, whether the budget would pay for a
+// retry now; it takes nothing.
+func (h *hop) budgetAllows() bool {
+	return h.st.budget == nil || h.st.budget.allows()
+}
+
+// errBudgetSpent refuses an attempt the breaker admitted but the retry
+// budget cannot pay for (R46).
+var errBudgetSpent = errors.New("httpclient: retry budget spent")
 
 // body returns the request body for racer k of attempt n: the caller's own
 // for the very first, a fresh copy from GetBody for every other.
@@ -199,6 +212,12 @@ func (h *hop) run() (*http.Response, error) {
 			if err != nil {
 				return h.refused(n, err, last, lastResp, lastErr)
 			}
+			// A retry is paid for only once the breaker has admitted
+			// it (R46).
+			if n > 1 && !h.spend() {
+				ticket.Done(breaker.Ignore)
+				return h.refused(n, errBudgetSpent, last, lastResp, lastErr)
+			}
 			body, err := h.body(n, 0)
 			if err != nil {
 				ticket.Done(breaker.Ignore)
@@ -215,16 +234,27 @@ func (h *hop) run() (*http.Response, error) {
 		}
 
 		// Is this outcome retried (R6, R7)?
-		var retry bool
+		var retryable, retry bool
 		if err != nil {
-			retry = retryableError(err) && (h.idempotent || provesNotSent(err, h.t.trustDial))
+			retryable = retryableError(err)
+			retry = retryable && (h.idempotent || provesNotSent(err, h.t.trustDial))
 		} else {
-			retry = retryableStatus(resp.StatusCode) && h.idempotent
+			retryable = retryableStatus(resp.StatusCode)
+			retry = retryable && h.idempotent
 		}
-		if retry && h.policy.RetryIf != nil {
-			retry = c.retryIf(h.ctx, h.policy.RetryIf, resp, err)
+		if retry && h.policy.RetryIf != nil && !c.retryIf(h.ctx, h.policy.RetryIf, resp, err) {
+			return resp, err // the caller's predicate decided: its own trace
 		}
 		if !retry || n >= h.maxAttempts {
+			// A retryable outcome not retried for the request's sake
+			// leaves a trace (R41): the method is not idempotent, or
+			// the body cannot be replayed.
+			switch {
+			case retryable && !retry:
+				c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: "not-idempotent"})
+			case retry && h.bodyOnce && h.policy.MaxAttempts > 1:
+				c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: "body-not-replayable"})
+			}
 			return resp, err
 		}
 
@@ -272,8 +302,8 @@ func (h *hop) run() (*http.Response, error) {
 			}
 		}
 		// R46: checked before the wait, so no call sleeps for a retry it
-		// cannot make.
-		if !h.spend() {
+		// cannot make; paid once the retry is admitted.
+		if !h.budgetAllows() {
 			c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: "budget"})
 			return lastResp, lastErr
 		}
@@ -301,7 +331,11 @@ func (h *hop) refused(n int, err error, last attemptResult, lastResp *http.Respo
 		}
 		return nil, err
 	}
-	h.c.giveUp(h.ctx, GiveUpEvent{Attempt: last.a, Reason: "circuit-open"})
+	reason := "circuit-open"
+	if err == errBudgetSpent {
+		reason = "budget"
+	}
+	h.c.giveUp(h.ctx, GiveUpEvent{Attempt: last.a, Reason: reason})
 	return lastResp, lastErr
 }
 
@@ -363,7 +397,10 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 		dur = time.Since(start)
 	}
 
-	r := attemptResult{resp: resp, err: err, hedge: k, a: a, class: "status"}
+	r := attemptResult{resp: resp, err: err, hedge: k, a: a}
+	if resp != nil && resp.StatusCode >= 400 {
+		r.class = "status" // as ErrorClass of the *StatusError it makes; "" for a success (R44)
+	}
 	outcome := breaker.Success
 	if err != nil {
 		rb, _ := body.(*requestBody)
@@ -517,7 +554,7 @@ func (t *transport) hopHeader(req *http.Request, st *originState) http.Header {
 		// would make net/http refuse the whole request.
 		if v, ok := requestid.FromContext(req.Context()); ok && validHeaderValue(v) {
 			idName = requestid.HeaderKey()
-			if _, set := req.Header[idName]; set {
+			if hasHeader(req.Header, idName) {
 				idName = ""
 			} else {
 				id = v
@@ -534,7 +571,7 @@ func (t *transport) hopHeader(req *http.Request, st *originState) http.Header {
 	}
 	if defaults {
 		for k, vs := range c.defaultHeaders {
-			if _, set := h[k]; set || k == idName {
+			if k == idName || hasHeader(req.Header, k) {
 				continue
 			}
 			h[k] = append([]string(nil), vs...)
@@ -544,6 +581,22 @@ func (t *transport) hopHeader(req *http.Request, st *originState) http.Header {
 		h[idName] = []string{id}
 	}
 	return h
+}
+
+// hasHeader reports whether h holds the canonical name key under any
+// spelling: a request built by hand may hold "authorization", which
+// net/http sends as written, and a default Authorization must not go out
+// beside it (R23).
+func hasHeader(h http.Header, key string) bool {
+	if _, ok := h[key]; ok {
+		return true
+	}
+	for k := range h {
+		if len(k) == len(key) && k != key && http.CanonicalHeaderKey(k) == key {
+			return true
+		}
+	}
+	return false
 }
 
 // isBaseOrigin reports whether this hop goes to the base origin or, with no
