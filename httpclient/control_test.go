@@ -61,7 +61,7 @@ func TestControl_R51_IsolateResetSnapshot(t *testing.T) {
 	})
 }
 
-// R50: the registry stays bounded; open breakers are never dropped.
+// R50, R58: the registry stays bounded; an open circuit is not forgotten.
 func TestRegistry_R50_Bounded(t *testing.T) {
 	c, _ := New("", WithTransport(okTransport), WithOriginLimit(4, time.Hour))
 	defer c.Close()
