@@ -152,62 +152,80 @@ func (e *connWaitError) Error() string {
 func (e *connWaitError) Unwrap() error        { return e.err }
 func (e *connWaitError) Is(target error) bool { return target == ErrNotSent }
 
-// connTrace follows one attempt through net/http's connection pool: got is
-// set when it has a connection (httptrace's GotConn). Whether a dial was
-// made for it is told by the dials ring.
-type connTrace struct {
-	got   atomic.Bool
-	trace httptrace.ClientTrace
+// attemptTrace is the context of one attempt on a slot-aware transport
+// (R57): it follows the attempt through net/http's connection pool. got is
+// set by httptrace's GotConn when the attempt has a connection; dialed by
+// NewTransport's dialer when a dial is made on the attempt's behalf (a dial
+// carries its request's context values). It answers httptrace's own context
+// key itself, so that following an attempt costs one allocation and a
+// closure, not a chain of context values.
+type attemptTrace struct {
+	context.Context
+	trace   httptrace.ClientTrace
+	got     atomic.Bool
+	dialed  atomic.Bool
+	ownsKey bool // Value answers httptrace's key with trace
+
+	// body is the attempt's response body when it has a timeout of its
+	// own, kept here so that both cost one allocation.
+	body deadlineBody
 }
 
-func newConnTrace() *connTrace {
-	ct := new(connTrace)
-	ct.trace.GotConn = func(httptrace.GotConnInfo) { ct.got.Store(true) }
-	return ct
+type attemptTraceKey struct{}
+
+// traceKey is the key under which net/http/httptrace keeps a ClientTrace in
+// a context, learnt once by asking ContextClientTrace of a context that
+// notes what it is asked.
+var traceKey = func() any {
+	var spy keySpy
+	httptrace.ContextClientTrace(&spy)
+	return spy.key
+}()
+
+type keySpy struct {
+	context.Context
+	key any
 }
 
-// dialed reports whether a dial of NewTransport's dialer was made for this
-// attempt.
-func (ct *connTrace) dialed() bool { return dials.seen(&ct.trace) }
+func (s *keySpy) Value(key any) any { s.key = key; return nil }
+
+// traced returns parent as the context of an attempt that is followed.
+// When parent carries a trace of the caller's own, the two are composed
+// by httptrace, which costs what it costs.
+func traced(parent context.Context) *attemptTrace {
+	at := &attemptTrace{Context: parent, ownsKey: traceKey != nil}
+	at.trace.GotConn = func(httptrace.GotConnInfo) { at.got.Store(true) }
+	if httptrace.ContextClientTrace(parent) != nil {
+		at.Context = httptrace.WithClientTrace(parent, &at.trace)
+		at.ownsKey = false
+	}
+	return at
+}
+
+func (at *attemptTrace) Value(key any) any {
+	switch {
+	case key == attemptTraceKey{}:
+		return at
+	case at.ownsKey && key == traceKey:
+		return &at.trace
+	}
+	return at.Context.Value(key)
+}
 
 // waitedForSlot reports an attempt that ended before it got a connection
 // and without a dial of its own: it was queued for a connection slot.
-func (ct *connTrace) waitedForSlot() bool {
-	return ct != nil && !ct.got.Load() && !ct.dialed()
+func (at *attemptTrace) waitedForSlot() bool {
+	return at != nil && !at.got.Load() && !at.dialed.Load()
 }
 
-// dialRing remembers the traces of the attempts for which NewTransport's
-// dialer made the most recent dials. A dial is made on behalf of one
-// attempt and carries its context's values, so the dialer can say which;
-// only an attempt that ends before it got a connection looks itself up.
-type dialRing struct {
-	next  atomic.Uint64
-	slots [4096]atomic.Pointer[httptrace.ClientTrace]
-}
-
-var dials dialRing
-
-func (r *dialRing) note(ctx context.Context) {
-	if tr := httptrace.ContextClientTrace(ctx); tr != nil {
-		r.slots[r.next.Add(1)%uint64(len(r.slots))].Store(tr)
-	}
-}
-
-func (r *dialRing) seen(tr *httptrace.ClientTrace) bool {
-	for i := range r.slots {
-		if r.slots[i].Load() == tr {
-			return true
-		}
-	}
-	return false
-}
-
-// ownDialer is the dialer of NewTransport's transports: it notes each dial
-// in the ring, then dials.
+// ownDialer is the dialer of NewTransport's transports: it tells the
+// attempt a dial is made for, then dials.
 type ownDialer struct{ d *net.Dialer }
 
 func (o *ownDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	dials.note(ctx)
+	if at, ok := ctx.Value(attemptTraceKey{}).(*attemptTrace); ok {
+		at.dialed.Store(true)
+	}
 	return o.d.DialContext(ctx, network, addr)
 }
 

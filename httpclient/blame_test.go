@@ -291,27 +291,45 @@ func TestConnSlotWait_LocalNotUpstream(t *testing.T) {
 	}
 }
 
-// R57: the ring that tells a slow dial from a wait for a slot: an attempt
-// whose trace a dial noted was dialing, not queued.
-func TestConnTrace_DialNotedIsNotASlotWait(t *testing.T) {
-	ct := newConnTrace()
-	if !ct.waitedForSlot() {
+// R57: how an attempt tells a slow dial from a wait for a slot: a dial made
+// for it (NewTransport's dialer finds the attempt in the dial's context) or
+// a connection it got means it was not queued; a trace of the caller's own
+// still runs beside it.
+func TestAttemptTrace_DialOrConnIsNotASlotWait(t *testing.T) {
+	at := traced(context.Background())
+	if !at.waitedForSlot() {
 		t.Fatal("no connection and no dial: want a slot wait")
 	}
-	dials.note(httptraceCtx(ct))
-	if ct.waitedForSlot() {
+	if httptrace.ContextClientTrace(at) != &at.trace {
+		t.Fatal("net/http would not find the attempt's trace")
+	}
+	d := &ownDialer{d: &net.Dialer{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conn, err := d.DialContext(context.WithoutCancel(at), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	if at.waitedForSlot() {
 		t.Fatal("a dial was made for it: not a slot wait")
 	}
-	ct2 := newConnTrace()
-	ct2.got.Store(true)
-	if ct2.waitedForSlot() {
+	at2 := traced(context.Background())
+	at2.trace.GotConn(httptrace.GotConnInfo{})
+	if at2.waitedForSlot() {
 		t.Fatal("it got a connection: not a slot wait")
 	}
-	if (*connTrace)(nil).waitedForSlot() {
+	if (*attemptTrace)(nil).waitedForSlot() {
 		t.Fatal("no trace: never a slot wait")
 	}
-}
-
-func httptraceCtx(ct *connTrace) context.Context {
-	return httptrace.WithClientTrace(context.Background(), &ct.trace)
+	var mine atomic.Bool
+	user := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { mine.Store(true) }})
+	at3 := traced(user)
+	httptrace.ContextClientTrace(at3).GotConn(httptrace.GotConnInfo{})
+	if !mine.Load() || at3.waitedForSlot() {
+		t.Fatal("the caller's own trace and the attempt's must both run")
+	}
 }

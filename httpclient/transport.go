@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -362,10 +361,10 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 			release(nil)
 		}
 	}
-	var ct *connTrace
+	var ct *attemptTrace
 	if c.slotAware {
-		ct = newConnTrace()
-		actx = httptrace.WithClientTrace(actx, &ct.trace)
+		ct = traced(actx)
+		actx = ct
 	}
 	areq := h.req.WithContext(actx) // a shallow copy: the caller's request is never mutated
 	areq.Header = h.header
@@ -453,7 +452,14 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 		r.class = ErrorClass(r.err)
 	} else {
 		if cancel != nil {
-			resp.Body = &deadlineBody{rc: resp.Body, cancel: cancel, outer: h.ctx, inner: actx, kind: &c.attemptBody}
+			var db *deadlineBody
+			if ct != nil {
+				db = &ct.body // one allocation for both
+			} else {
+				db = new(deadlineBody)
+			}
+			*db = deadlineBody{rc: resp.Body, cancel: cancel, outer: h.ctx, inner: actx, kind: &c.attemptBody}
+			resp.Body = db
 		} else if resp.ProtoMajor == 2 && c.ownTransport != nil {
 			resp.Body = &ownBody{rc: resp.Body, c: c} // R30: a deadlineBody does this for timed attempts
 		}
