@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // Who is to blame for a failed attempt (R56, R57). Only the upstream's
@@ -60,12 +61,31 @@ var callerShapeErrors = []string{
 	"http2: request header list larger than peer's advertised limit",
 }
 
-// isCallerShape reports an error net/http raised about the request's shape.
+// isCallerShape reports an error net/http raised about the request's shape:
+// an error at the end of the chain (one that wraps none) whose text begins
+// with one of callerShapeErrors. Only the start of a leaf's own text is
+// read, never text inside another error, which an upstream can shape
+// (net/http quotes a malformed response line in its error).
 func isCallerShape(err error) bool {
-	s := err.Error()
-	for _, p := range callerShapeErrors {
-		if strings.Contains(s, p) {
-			return true
+	for err != nil {
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if isCallerShape(e) {
+					return true
+				}
+			}
+			return false
+		default:
+			s := err.Error()
+			for _, p := range callerShapeErrors {
+				if strings.HasPrefix(s, p) {
+					return true
+				}
+			}
+			return false
 		}
 	}
 	return false
@@ -80,6 +100,12 @@ type requestBody struct {
 	length int64 // ContentLength; <= 0: unknown
 	n      atomic.Int64
 	err    atomic.Pointer[error] // the first error of the caller's making
+	closed atomic.Bool           // the transport closed it: later read errors are its doing
+
+	// When the latest Read of the caller's body began and ended (Unix
+	// nanoseconds): a deadline that passed during a Read was spent
+	// waiting on the caller.
+	readStart, readEnd atomic.Int64
 }
 
 func newRequestBody(rc io.ReadCloser, length int64) *requestBody {
@@ -87,9 +113,15 @@ func newRequestBody(rc io.ReadCloser, length int64) *requestBody {
 }
 
 func (b *requestBody) Read(p []byte) (int, error) {
+	b.readStart.Store(time.Now().UnixNano())
 	n, err := b.rc.Read(p)
+	b.readEnd.Store(time.Now().UnixNano())
 	total := b.n.Add(int64(n))
 	switch {
+	case b.closed.Load():
+		// net/http closes the body when the upstream resets the
+		// stream; a file-like body then fails its next Read. That is
+		// the upstream's doing.
 	case err != nil && err != io.EOF:
 		b.fail(&requestBodyError{err: err})
 	case b.length > 0 && total > b.length:
@@ -100,7 +132,21 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (b *requestBody) Close() error { return b.rc.Close() }
+func (b *requestBody) Close() error {
+	b.closed.Store(true)
+	return b.rc.Close()
+}
+
+// heldAt reports whether a Read of the caller's body was under way when
+// deadline passed: an attempt that timed out then was held by the caller's
+// slow reader (net/http returns only once that Read is over).
+func (b *requestBody) heldAt(deadline time.Time, ok bool) bool {
+	if b == nil || !ok {
+		return false
+	}
+	start, end, d := b.readStart.Load(), b.readEnd.Load(), deadline.UnixNano()
+	return start != 0 && start <= d && (end < start || end >= d)
+}
 
 func (b *requestBody) fail(err error) { b.err.CompareAndSwap(nil, &err) }
 

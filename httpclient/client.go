@@ -246,9 +246,10 @@ func (c *Client) build(ctx context.Context, method, target string, opts []Reques
 	return req, nil
 }
 
-// resolve turns a call URL into the target URL and its origin's state (nil
-// when the URL is too odd to split cheaply; the request then fails or
-// succeeds in net/http's own parsing, and the transport checks the breaker).
+// resolve turns a call URL into the target URL and its origin's state, for
+// the fail-fast check (R18): nil when the origin has no state yet, or the
+// URL is too odd to split cheaply; the transport then checks the breaker
+// after validation.
 func (c *Client) resolve(raw string) (string, *originState, error) {
 	if isAbsolute(raw) {
 		scheme, rest, _ := strings.Cut(raw, "://")
@@ -259,7 +260,9 @@ func (c *Client) resolve(raw string) (string, *originState, error) {
 		if host == "" || strings.IndexByte(host, '@') >= 0 {
 			return raw, nil, nil
 		}
-		return raw, c.reg.get(scheme, host), nil
+		// A lookup that makes no state: the URL is not validated yet,
+		// and a bad host must not take an origin's place (R50).
+		return raw, c.reg.find(scheme, host), nil
 	}
 	if c.base == nil {
 		return "", nil, fmt.Errorf("%w: %q is not an absolute http or https URL and the client has no base URL", ErrInvalidRequest, redactRaw(raw))

@@ -99,19 +99,28 @@ func (h *hop) race(n int) (res attemptResult, refused error) {
 		case ticket.Probe():
 			hedging = false
 		}
+		body, err := h.body(n, k)
+		if err != nil {
+			ticket.Done(breaker.Ignore)
+			if k == 0 {
+				return &bodyReplayError{err}
+			}
+			hedging = false
+			return errNoHedge
+		}
 		// A retry or a hedge is paid for only once the breaker has
-		// admitted it (R46): a refused hedge costs nothing.
+		// admitted it and its body is ready (R46): a refused hedge
+		// costs nothing.
 		if (k > 0 || n > 1) && !h.spend() {
 			ticket.Done(breaker.Ignore)
+			closeBody(body)
 			if k == 0 {
 				return errBudgetSpent
 			}
 			return errNoHedge
 		}
-		body, err := h.body(n, k)
-		if err != nil {
-			ticket.Done(breaker.Ignore)
-			return err
+		if k == 0 && n == 1 {
+			h.countCall()
 		}
 		rctx, cancel := context.WithCancelCause(h.ctx)
 		cancels = append(cancels, cancel)
@@ -119,6 +128,10 @@ func (h *hop) race(n int) (res attemptResult, refused error) {
 		return nil
 	}
 	if err := launch(0); err != nil {
+		var be *bodyReplayError
+		if errors.As(err, &be) {
+			return attemptResult{err: be.err, callerFault: true}, nil
+		}
 		return attemptResult{}, err
 	}
 	timer := time.NewTimer(h.hedge.Delay)
@@ -145,7 +158,28 @@ func (h *hop) race(n int) (res attemptResult, refused error) {
 			if hedging && len(cancels) <= h.hedge.MaxHedges && !h.c.closed.Load() {
 				timer.Reset(h.hedge.Delay)
 			}
+		case <-h.ctx.Done():
+			// The caller's context ended: it gets control back now,
+			// even from a RoundTripper that does not watch it.
+			h.abandon(cancels, -1, results, pending)
+			if last != nil {
+				closeResponse(last.resp)
+			}
+			return attemptResult{err: h.ctx.Err(), callerEnded: true}, nil
 		}
+	}
+}
+
+// bodyReplayError is the first racer's request body failing to build: the
+// caller's, returned as it is.
+type bodyReplayError struct{ err error }
+
+func (e *bodyReplayError) Error() string { return e.err.Error() }
+func (e *bodyReplayError) Unwrap() error { return e.err }
+
+func closeBody(b io.ReadCloser) {
+	if b != nil {
+		b.Close()
 	}
 }
 
@@ -154,15 +188,26 @@ func (h *hop) race(n int) (res attemptResult, refused error) {
 // last guard, so that no goroutine of the client can end the process, and
 // the race still gets a result to wait for.
 func (h *hop) racer(results chan<- attemptResult, ctx context.Context, cancel context.CancelCauseFunc, n, k int, ticket breaker.Ticket, body io.ReadCloser) {
+	sent := false
 	defer func() {
-		if v := recover(); v != nil {
-			cancel(nil)
-			ticket.Done(breaker.Ignore) // a no-op if the attempt reported already
-			h.c.logPanic(ctx, "hedge", v)
-			results <- attemptResult{err: fmt.Errorf("httpclient: hedged attempt panicked: %v", v), hedge: k, class: "other"}
+		if sent {
+			return
 		}
+		// A panic, or runtime.Goexit in user code (t.FailNow in a fake
+		// transport): the race still gets a result, or it would wait
+		// forever. results has room for every racer.
+		err := errors.New("httpclient: hedged attempt ended without a result")
+		if v := recover(); v != nil {
+			h.c.logPanic(ctx, "hedge", v)
+			err = fmt.Errorf("httpclient: hedged attempt panicked: %v", v)
+		}
+		cancel(nil)
+		ticket.Done(breaker.Ignore) // a no-op if the attempt reported already
+		results <- attemptResult{err: err, hedge: k, class: "other"}
 	}()
-	results <- h.attempt(ctx, cancel, n, k, ticket, body)
+	r := h.attempt(ctx, cancel, n, k, ticket, body)
+	sent = true
+	results <- r
 }
 
 // onHeap returns a copy of h that goroutines may keep, so that the hop of

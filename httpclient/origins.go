@@ -21,6 +21,7 @@ type originState struct {
 	used atomic.Int64 // the registry's stamp of its last use
 	heat atomic.Int32 // recent uses, up to maxHeat; the eviction hand cools it
 	dead atomic.Bool  // dropped: a lookup that finds it looks again under the lock
+	hops atomic.Int32 // hops in flight: the state is busy while any is (R50)
 
 	// Guarded by registry.mu.
 	slot   int         // index in registry.ring
@@ -66,6 +67,10 @@ func WithOriginLimit(maxOrigins int, idleExpiry time.Duration) Option {
 	return func(c *config) {
 		if maxOrigins < 0 || idleExpiry < 0 {
 			c.errs = append(c.errs, fmt.Errorf("%w: WithOriginLimit(%d, %v): negative", ErrInvalidConfig, maxOrigins, idleExpiry))
+			return
+		}
+		if idleExpiry > 0 && idleExpiry < time.Millisecond {
+			c.errs = append(c.errs, fmt.Errorf("%w: %s", ErrInvalidConfig, unitSlip(fmt.Sprintf("WithOriginLimit(%d, %v)", maxOrigins, idleExpiry), idleExpiry)))
 			return
 		}
 		if maxOrigins > 0 {
@@ -148,10 +153,13 @@ func (r *registry) stamp() int64 { return int64(time.Since(r.epoch)) / r.gran }
 
 // touch marks s used now. Loads first: a state in steady use is written at
 // most once per stamp and once per pass of the eviction hand, so lookups do
-// not fight over its cache line.
+// not fight over its cache line. The stamp only moves forward.
 func (r *registry) touch(s *originState) {
-	if st := r.stamp(); s.used.Load() != st {
-		s.used.Store(st)
+	for st := r.stamp(); ; {
+		old := s.used.Load()
+		if old >= st || s.used.CompareAndSwap(old, st) {
+			break
+		}
 	}
 	if h := s.heat.Load(); h < maxHeat {
 		s.heat.Store(h + 1) // a lost increment under a race costs nothing
@@ -183,6 +191,42 @@ func (r *registry) get(scheme, host string) *originState {
 	r.maybeRebuildLocked()
 	return s
 }
+
+// find returns the state a URL's scheme and host as written lead to, or
+// nil: it makes none, and does not count as a use.
+func (r *registry) find(scheme, host string) *originState {
+	k := originKey{scheme, host}
+	if m := r.snap.Load(); m != nil {
+		if s, ok := (*m)[k]; ok && !s.dead.Load() {
+			return s
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s := r.dirty[k]; s != nil && !s.dead.Load() {
+		return s
+	}
+	return nil
+}
+
+// acquire returns the state of a hop's origin and holds it busy until
+// release, so that neither idle expiry nor eviction drops it while a call
+// is in flight: its breaker must see that call's outcome (R50, R58). The
+// hop marks itself before it looks at dead, and the registry marks dead
+// before it looks at hops, so one of them always sees the other.
+func (r *registry) acquire(scheme, host string) *originState {
+	for {
+		s := r.get(scheme, host)
+		s.hops.Add(1)
+		if !s.dead.Load() {
+			return s
+		}
+		s.hops.Add(-1) // dropped meanwhile: look again
+	}
+}
+
+// release ends a hop that acquire began.
+func (s *originState) release() { s.hops.Add(-1) }
 
 // maybeRebuildLocked rebuilds the lookup map once the slow lookups since
 // the last rebuild outnumber half its size. r.mu is held.
@@ -289,11 +333,9 @@ func (r *registry) expireLocked(now int64) {
 						continue
 					}
 				}
-				if r.busy(s) {
+				if r.busy(s) || !r.dropLocked(s, now) {
 					r.fileLocked(s, now)
-					continue
 				}
-				r.dropLocked(s, now)
 			}
 		}
 	}
@@ -318,25 +360,31 @@ func (r *registry) evictLocked(now int64) {
 			r.hand++
 		case r.busy(s):
 			r.hand++
-		default:
-			r.dropLocked(s, now)
+		case r.dropLocked(s, now):
 			return
+		default:
+			r.hand++ // a hop took it just now
 		}
 	}
 }
 
 // busy reports a state that must not be dropped whatever its use: the
-// base origin's. Later per-origin state (limiter slots in flight, queued
-// callers) adds its own test here.
+// base origin's, and one with hops in flight. Later per-origin state
+// (limiter slots in flight, queued callers) adds its own test here.
 func (r *registry) busy(s *originState) bool {
-	return s == r.c.baseState
+	return s == r.c.baseState || s.hops.Load() > 0
 }
 
-// dropLocked removes s. A circuit that has not closed since it opened is
-// kept as a record (R58), so that a dead upstream keeps its break and its
-// single probe. r.mu is held.
-func (r *registry) dropLocked(s *originState, now int64) {
+// dropLocked removes s, unless a hop has just taken it (it then reports
+// false). A circuit that has not closed since it opened is kept as a record
+// (R58), so that a dead upstream keeps its break and its single probe.
+// r.mu is held.
+func (r *registry) dropLocked(s *originState, now int64) bool {
 	s.dead.Store(true)
+	if s.hops.Load() > 0 {
+		s.dead.Store(false) // a hop took it meanwhile: busy after all
+		return false
+	}
 	r.unfileLocked(s)
 	delete(r.byOrigin, s.origin)
 	for _, k := range s.keys {
@@ -359,6 +407,7 @@ func (r *registry) dropLocked(s *originState, now int64) {
 			}
 		}
 	}
+	return true
 }
 
 // recordLocked keeps br, whose circuit is not closed, for idleExpiry after
@@ -413,8 +462,29 @@ func (r *registry) expireRecordsLocked(now int64) {
 	r.compactRecordsLocked()
 }
 
-// compactRecordsLocked reclaims the space of the queue's consumed head.
+// compactRecordsLocked reclaims the space of the queue's consumed head,
+// and, once stale entries (of records gone or taken back, or looked at
+// again) outnumber the records twice over, rebuilds the queue with one
+// entry per record: a long break at its head must not let it grow. Each
+// rebuild is paid for by the entries added since the last. r.mu is held.
 func (r *registry) compactRecordsLocked() {
+	if live := len(r.recq) - r.recHead; live > 2*len(r.records)+64 {
+		at := make(map[string]int, len(r.records))
+		out := make([]record, 0, len(r.records))
+		for _, rec := range r.recq[r.recHead:] {
+			if r.records[rec.origin] != rec.br {
+				continue
+			}
+			if i, ok := at[rec.origin]; ok {
+				out[i].due = max(out[i].due, rec.due)
+				continue
+			}
+			at[rec.origin] = len(out)
+			out = append(out, rec)
+		}
+		r.recq, r.recHead = out, 0
+		return
+	}
 	if r.recHead > 64 && r.recHead*2 > len(r.recq) {
 		n := copy(r.recq, r.recq[r.recHead:])
 		clear(r.recq[n:])

@@ -75,6 +75,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeRequestBody(req)
 		return nil, err
 	}
+	defer h.st.release()
 	return h.run()
 }
 
@@ -123,7 +124,7 @@ func (t *transport) initHop(h *hop, req *http.Request) error {
 	if !h.hedgeable(so) {
 		h.hedge = HedgePolicy{}
 	}
-	h.st = c.reg.get(req.URL.Scheme, req.URL.Host)
+	h.st = c.reg.acquire(req.URL.Scheme, req.URL.Host) // released when the hop ends
 	h.header = t.hopHeader(req, h.st)
 	h.a = Attempt{Method: req.Method, Origin: h.st.origin, Path: req.URL.EscapedPath(), Max: h.maxAttempts}
 	if h.a.Method == "" {
@@ -162,6 +163,14 @@ func (h *hop) spend() bool {
 	return h.st.budget == nil || h.st.budget.spend()
 }
 
+// countCall counts this hop's call in the origin's budget (R46), once its
+// first attempt is admitted: calls the breaker refuses earn no retries.
+func (h *hop) countCall() {
+	if h.st.budget != nil {
+		h.st.budget.call()
+	}
+}
+
 // budgetAllows reports, before a wait, whether the budget would pay for a
 // retry now; it takes nothing.
 func (h *hop) budgetAllows() bool {
@@ -193,9 +202,6 @@ func (h *hop) body(n, k int) (io.ReadCloser, error) {
 // run is the retry loop of one hop (R5-R13, R21).
 func (h *hop) run() (*http.Response, error) {
 	c := h.c
-	if h.st.budget != nil {
-		h.st.budget.call()
-	}
 	var last attemptResult
 	var lastResp *http.Response
 	var lastErr error
@@ -211,17 +217,22 @@ func (h *hop) run() (*http.Response, error) {
 			if err != nil {
 				return h.refused(n, err, last, lastResp, lastErr)
 			}
-			// A retry is paid for only once the breaker has admitted
-			// it (R46).
-			if n > 1 && !h.spend() {
-				ticket.Done(breaker.Ignore)
-				return h.refused(n, errBudgetSpent, last, lastResp, lastErr)
-			}
 			body, err := h.body(n, 0)
 			if err != nil {
 				ticket.Done(breaker.Ignore)
 				closeResponse(lastResp)
 				return nil, err
+			}
+			// A retry is paid for only once the breaker has admitted
+			// it and its body is ready (R46); a call counts once its
+			// first attempt is admitted.
+			if n > 1 && !h.spend() {
+				ticket.Done(breaker.Ignore)
+				closeBody(body)
+				return h.refused(n, errBudgetSpent, last, lastResp, lastErr)
+			}
+			if n == 1 {
+				h.countCall()
 			}
 			r = h.attempt(h.ctx, nil, n, 0, ticket, body)
 		}
@@ -412,8 +423,8 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 			// counts for nothing.
 			r.callerEnded = true
 			outcome = breaker.Ignore
-			if errors.Is(cerr, context.DeadlineExceeded) && rb.failed() == nil && !ct.waitedForSlot() {
-				outcome = breaker.Failure
+			if errors.Is(cerr, context.DeadlineExceeded) && k == 0 && rb.failed() == nil && !rb.heldAt(h.ctx.Deadline()) && !ct.waitedForSlot() {
+				outcome = breaker.Failure // once per call: hedges do not multiply it
 			}
 			if !errors.Is(err, cerr) {
 				r.err = fmt.Errorf("%w (%w)", cerr, err)
@@ -433,6 +444,12 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 			outcome = breaker.Ignore
 		case isLocalResource(err):
 			outcome = breaker.Ignore // the local machine's limits (R57); retried as not sent where R7 allows
+		case cancel != nil && actx.Err() != nil && rb.heldAt(actx.Deadline()):
+			// The transport was still waiting on the caller's own
+			// slow body (R56).
+			r.err = &requestBodyError{err: fmt.Errorf("still being read when the attempt timed out: %w", &attemptTimeoutError{err: err})}
+			r.callerFault = true
+			outcome = breaker.Ignore
 		case cancel != nil && actx.Err() != nil:
 			if ct.waitedForSlot() {
 				// Queued for a connection slot all along: nothing
@@ -502,17 +519,64 @@ func (t *transport) roundTrip(req *http.Request) (resp *http.Response, err error
 		if resp != nil && resp.Body != nil {
 			resp.Body.Close()
 		}
+		if !t.trustDial {
+			_ = err.Error() // an error that panics when printed panics here, under the recover
+		}
 		return nil, err
 	case resp == nil:
 		return nil, fmt.Errorf("%w: %T returned a nil *http.Response and a nil error", errBadTransport, t.base)
 	}
 	if resp.Body == nil {
 		resp.Body = http.NoBody
+	} else if !t.trustDial {
+		// The client reads and closes bodies itself (before a wait, in
+		// a hedge race, on a redirect): a body of a RoundTripper other
+		// than net/http's is guarded.
+		resp.Body = &guardBody{rc: resp.Body, rt: t.base}
 	}
 	if resp.Header == nil {
 		resp.Header = make(http.Header)
 	}
 	return resp, nil
+}
+
+// guardBody is the body of a response from a RoundTripper other than
+// net/http's (R55): a panic in its Read or Close becomes an error, and a
+// Read that keeps returning nothing and no error ends with
+// io.ErrNoProgress, as bufio does, instead of spinning a core.
+type guardBody struct {
+	rc      io.ReadCloser
+	rt      http.RoundTripper
+	empties int
+}
+
+// maxEmptyReads is how many (0, nil) reads in a row a body may return.
+const maxEmptyReads = 100
+
+func (b *guardBody) Read(p []byte) (n int, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			n, err = 0, fmt.Errorf("%w: the response body of %T panicked in Read: %v", errBadTransport, b.rt, v)
+		}
+	}()
+	n, err = b.rc.Read(p)
+	if n == 0 && err == nil && len(p) > 0 {
+		if b.empties++; b.empties >= maxEmptyReads {
+			return 0, io.ErrNoProgress
+		}
+	} else {
+		b.empties = 0
+	}
+	return n, err
+}
+
+func (b *guardBody) Close() (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: the response body of %T panicked in Close: %v", errBadTransport, b.rt, v)
+		}
+	}()
+	return b.rc.Close()
 }
 
 // attemptValue is the attempt header's value, in the manner of the AWS SDKs'

@@ -91,6 +91,11 @@ func validPort(hostport string) error {
 	if p == "" {
 		return nil
 	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return fmt.Errorf("invalid port %q", p) // no sign: net/http would take "+80" for a host name
+		}
+	}
 	n, err := strconv.Atoi(p)
 	if err != nil || n < 1 || n > 65535 {
 		return fmt.Errorf("invalid port %q", p)
