@@ -528,7 +528,7 @@ func (t *transport) roundTrip(req *http.Request) (resp *http.Response, err error
 	}
 	if resp.Body == nil {
 		resp.Body = http.NoBody
-	} else if !t.trustDial {
+	} else if !t.trustDial && resp.Body != http.NoBody {
 		// The client reads and closes bodies itself (before a wait, in
 		// a hedge race, on a redirect): a body of a RoundTripper other
 		// than net/http's is guarded.
