@@ -2,6 +2,7 @@ package httpclient
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -181,7 +182,7 @@ func (r *registry) get(scheme, host string) *originState {
 	s := r.dirty[k]
 	if s == nil || s.dead.Load() {
 		s = r.stateLocked(normalizeOrigin(scheme, host))
-		if len(s.keys) < maxKeysPerOrigin {
+		if len(s.keys) < maxKeysPerOrigin && !slices.Contains(s.keys, k) {
 			s.keys = append(s.keys, k)
 			r.dirty[k] = s
 		}
