@@ -10,14 +10,14 @@ MODULES := $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \;
 
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: all test demo fmt-check vet staticcheck race bench bench-core bench-smoke fuzz trust-scale
+.PHONY: all test demo fmt-check vet staticcheck api-check api race bench bench-core bench-smoke fuzz trust-scale
 
 all: test
 
 demo:
 	$(GO) run ./cmd/tempest-demo
 
-test: fmt-check vet staticcheck race bench-smoke
+test: fmt-check vet staticcheck api-check race bench-smoke
 	@echo "make test: all checks passed"
 
 fmt-check:
@@ -29,6 +29,16 @@ vet:
 
 staticcheck:
 	@set -e; for m in $(MODULES); do echo "staticcheck $$m"; (cd $$m && $(STATICCHECK) ./...); done
+
+# The exported API of every module, one line per name, in api/NAME.txt (NAME
+# is the last element of the module path: tempest, bench). A change to it
+# fails make test until `make api` rewrites the files, for a reviewer to read
+# in the diff beside the CHANGELOG.md entry that explains it.
+api-check:
+	@rc=0; for m in $(MODULES); do echo "apicheck $$m"; $(GO) run ./internal/apicheck -root $$m || rc=1; done; exit $$rc
+
+api:
+	@set -e; for m in $(MODULES); do $(GO) run ./internal/apicheck -root $$m -w; done
 
 # -race needs cgo and a C compiler.
 race:

@@ -1,0 +1,4 @@
+// Package sub is a second package of the module.
+package sub
+
+func Sub() int { return 1 }
