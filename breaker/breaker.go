@@ -289,13 +289,7 @@ func (t Ticket) Probe() bool { return t.probe != nil }
 //
 // On a closed circuit Allow is one atomic load; on an open one, an atomic
 // load and a clock read. Neither allocates nor locks.
-func (b *Breaker) Allow() (Ticket, error) {
-	p := b.cur.Load()
-	if p.state == Closed {
-		return Ticket{b: b, gen: p.gen, state: Closed}, nil
-	}
-	return b.allowSlow(p, 0)
-}
+func (b *Breaker) Allow() (Ticket, error) { return b.AllowBounded(0) }
 
 // AllowBounded is Allow with a bound for the probe: if the call is admitted
 // as a half-open probe and bound passes without Done, the probe counts as

@@ -1,19 +1,11 @@
 package httpclient
 
 import (
-	"context"
 	"errors"
-	"io"
 	"net"
-	"net/http"
-	"net/http/httptrace"
-	"reflect"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
-	"time"
 )
 
 // Who is to blame for a failed attempt (R56, R57). Only the upstream's
@@ -91,76 +83,6 @@ func isCallerShape(err error) bool {
 	return false
 }
 
-// requestBody wraps the body of one attempt to tell a failure of the
-// caller's own body (a reader that returns an error, or a length that does
-// not match ContentLength) from a failure of the upstream. The transport
-// reads it on another goroutine, so its record is atomic.
-type requestBody struct {
-	rc     io.ReadCloser
-	length int64 // ContentLength; <= 0: unknown
-	n      atomic.Int64
-	err    atomic.Pointer[error] // the first error of the caller's making
-	closed atomic.Bool           // the transport closed it: later read errors are its doing
-
-	// When the latest Read of the caller's body began and ended (Unix
-	// nanoseconds): a deadline that passed during a Read was spent
-	// waiting on the caller.
-	readStart, readEnd atomic.Int64
-}
-
-func newRequestBody(rc io.ReadCloser, length int64) *requestBody {
-	return &requestBody{rc: rc, length: length}
-}
-
-func (b *requestBody) Read(p []byte) (int, error) {
-	b.readStart.Store(time.Now().UnixNano())
-	n, err := b.rc.Read(p)
-	b.readEnd.Store(time.Now().UnixNano())
-	total := b.n.Add(int64(n))
-	switch {
-	case b.closed.Load():
-		// net/http closes the body when the upstream resets the
-		// stream; a file-like body then fails its next Read. That is
-		// the upstream's doing.
-	case err != nil && err != io.EOF:
-		b.fail(&requestBodyError{err: err})
-	case b.length > 0 && total > b.length:
-		b.fail(&contentLengthError{want: b.length, over: true})
-	case err == io.EOF && b.length > 0 && total < b.length:
-		b.fail(&contentLengthError{want: b.length, got: total})
-	}
-	return n, err
-}
-
-func (b *requestBody) Close() error {
-	b.closed.Store(true)
-	return b.rc.Close()
-}
-
-// heldAt reports whether a Read of the caller's body was under way when
-// deadline passed: an attempt that timed out then was held by the caller's
-// slow reader (net/http returns only once that Read is over).
-func (b *requestBody) heldAt(deadline time.Time, ok bool) bool {
-	if b == nil || !ok {
-		return false
-	}
-	start, end, d := b.readStart.Load(), b.readEnd.Load(), deadline.UnixNano()
-	return start != 0 && start <= d && (end < start || end >= d)
-}
-
-func (b *requestBody) fail(err error) { b.err.CompareAndSwap(nil, &err) }
-
-// failed returns the caller's error that broke the body, or nil.
-func (b *requestBody) failed() error {
-	if b == nil {
-		return nil
-	}
-	if p := b.err.Load(); p != nil {
-		return *p
-	}
-	return nil
-}
-
 // requestBodyError is the caller's request body failing to read. It is the
 // caller's fault: not retried, nothing in the breaker (R56).
 type requestBodyError struct{ err error }
@@ -197,95 +119,3 @@ func (e *connWaitError) Error() string {
 }
 func (e *connWaitError) Unwrap() error        { return e.err }
 func (e *connWaitError) Is(target error) bool { return target == ErrNotSent }
-
-// attemptTrace is the context of one attempt on a slot-aware transport
-// (R57): it follows the attempt through net/http's connection pool. got is
-// set by httptrace's GotConn when the attempt has a connection; dialed by
-// NewTransport's dialer when a dial is made on the attempt's behalf (a dial
-// carries its request's context values). It answers httptrace's own context
-// key itself, so that following an attempt costs one allocation and a
-// closure, not a chain of context values.
-type attemptTrace struct {
-	context.Context
-	trace   httptrace.ClientTrace
-	got     atomic.Bool
-	dialed  atomic.Bool
-	ownsKey bool // Value answers httptrace's key with trace
-
-	// body is the attempt's response body when it has a timeout of its
-	// own, kept here so that both cost one allocation.
-	body deadlineBody
-}
-
-type attemptTraceKey struct{}
-
-// traceKey is the key under which net/http/httptrace keeps a ClientTrace in
-// a context, learnt once by asking ContextClientTrace of a context that
-// notes what it is asked.
-var traceKey = func() any {
-	var spy keySpy
-	httptrace.ContextClientTrace(&spy)
-	return spy.key
-}()
-
-type keySpy struct {
-	context.Context
-	key any
-}
-
-func (s *keySpy) Value(key any) any { s.key = key; return nil }
-
-// traced returns parent as the context of an attempt that is followed.
-// When parent carries a trace of the caller's own, the two are composed
-// by httptrace, which costs what it costs.
-func traced(parent context.Context) *attemptTrace {
-	at := &attemptTrace{Context: parent, ownsKey: traceKey != nil}
-	at.trace.GotConn = func(httptrace.GotConnInfo) { at.got.Store(true) }
-	if httptrace.ContextClientTrace(parent) != nil {
-		at.Context = httptrace.WithClientTrace(parent, &at.trace)
-		at.ownsKey = false
-	}
-	return at
-}
-
-func (at *attemptTrace) Value(key any) any {
-	switch {
-	case key == attemptTraceKey{}:
-		return at
-	case at.ownsKey && key == traceKey:
-		return &at.trace
-	}
-	return at.Context.Value(key)
-}
-
-// waitedForSlot reports an attempt that ended before it got a connection
-// and without a dial of its own: it was queued for a connection slot.
-func (at *attemptTrace) waitedForSlot() bool {
-	return at != nil && !at.got.Load() && !at.dialed.Load()
-}
-
-// ownDialer is the dialer of NewTransport's transports: it tells the
-// attempt a dial is made for, then dials.
-type ownDialer struct{ d *net.Dialer }
-
-func (o *ownDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	if at, ok := ctx.Value(attemptTraceKey{}).(*attemptTrace); ok {
-		at.dialed.Store(true)
-	}
-	return o.d.DialContext(ctx, network, addr)
-}
-
-// ownDialPC identifies ownDialer's DialContext method values by their code.
-var ownDialPC = sync.OnceValue(func() uintptr {
-	return reflect.ValueOf((&ownDialer{}).DialContext).Pointer()
-})
-
-// slotAware reports a transport on which R57 can tell a wait for a
-// connection slot from a slow dial: a net/http transport from NewTransport
-// (changed or not), whose dials go through ownDialer, with a bound on
-// connections per host.
-func slotAware(rt http.RoundTripper) bool {
-	t, ok := rt.(*http.Transport)
-	return ok && t.MaxConnsPerHost > 0 && t.DialTLSContext == nil && t.DialTLS == nil && //lint:ignore SA1019 DialTLS still bypasses DialContext
-		t.DialContext != nil && reflect.ValueOf(t.DialContext).Pointer() == ownDialPC()
-}

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,36 +114,6 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// NewTransport returns the tuned *http.Transport a Client uses by default, so
-// that mTLS or a proxy can be added without losing the tuning (R43): proxy
-// from the environment, HTTP/2 attempted, 5s dial and TLS-handshake timeouts,
-// 30s TCP keep-alive, 256 idle connections per host (Go's default is 2, which
-// makes a busy client open and close connections all day), 1024 in all, idle
-// ones closed after 90s.
-//
-// At most 512 connections per host (MaxConnsPerHost; Go's default has no
-// bound), so that a burst of calls to one host cannot take all of the
-// process's file descriptors: past it, a call waits inside net/http for a
-// connection to come free, and that wait counts against its attempt
-// timeout. An attempt that times out still waiting is the local machine's
-// limit, not the upstream's fault (R57): it counts for nothing in the
-// breaker and is retried as not sent. That holds as long as the transport
-// keeps the dialer set here (DialContext) and has no DialTLSContext.
-func NewTransport() *http.Transport {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&ownDialer{d: dialer}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		MaxConnsPerHost:       512,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   5 * time.Second,
-		ExpectContinueTimeout: 1 * time.Second,
-	}
-}
-
 // Get sends a GET. url is absolute (http:// or https://) or relative to the
 // base URL (R1, R2).
 func (c *Client) Get(ctx context.Context, url string, opts ...RequestOption) (*http.Response, error) {
@@ -205,138 +172,6 @@ func (c *Client) Request(ctx context.Context, method, rawURL string, opts ...Req
 		return nil, err
 	}
 	return c.Do(req)
-}
-
-// build makes the request of a call with options.
-func (c *Client) build(ctx context.Context, method, target string, opts []RequestOption) (*http.Request, error) {
-	var cc callConfig
-	for _, o := range opts {
-		if o != nil {
-			o(&cc)
-		}
-	}
-	if len(cc.query) > 0 {
-		target = appendQuery(target, cc.query)
-	}
-	var body io.Reader
-	if cc.body != nil {
-		var err error
-		if body, err = cc.body(); err != nil {
-			return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(target), Err: err}
-		}
-	}
-	if ctx != nil && !cc.send.isZero() {
-		if prev := sendOptionsFrom(ctx); prev != nil {
-			merged := *prev
-			merged.merge(&cc.send)
-			cc.send = merged
-		}
-		ctx = context.WithValue(ctx, sendOptionsKey{}, &cc.send)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, body)
-	if err != nil {
-		return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(target), Err: fmt.Errorf("%w: %v", ErrInvalidRequest, redactURLError(err, target))}
-	}
-	for k, vs := range cc.header {
-		req.Header[k] = append(req.Header[k], vs...)
-	}
-	if cc.contentType != "" && req.Header.Get("Content-Type") == "" {
-		req.Header.Set("Content-Type", cc.contentType)
-	}
-	return req, nil
-}
-
-// resolve turns a call URL into the target URL and its origin's state, for
-// the fail-fast check (R18): nil when the origin has no state yet, or the
-// URL is too odd to split cheaply; the transport then checks the breaker
-// after validation.
-func (c *Client) resolve(raw string) (string, *originState, error) {
-	if isAbsolute(raw) {
-		scheme, rest, _ := strings.Cut(raw, "://")
-		host := rest
-		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-			host = rest[:i]
-		}
-		if host == "" || strings.IndexByte(host, '@') >= 0 {
-			return raw, nil, nil
-		}
-		// A lookup that makes no state: the URL is not validated yet,
-		// and a bad host must not take an origin's place (R50).
-		return raw, c.reg.find(scheme, host), nil
-	}
-	if c.base == nil {
-		return "", nil, fmt.Errorf("%w: %q is not an absolute http or https URL and the client has no base URL", ErrInvalidRequest, redactRaw(raw))
-	}
-	target, err := c.base.join(raw)
-	return target, c.baseState, err
-}
-
-func (s *sendOptions) merge(o *sendOptions) {
-	if o.timeoutSet || o.noTimeout {
-		s.timeout, s.timeoutSet, s.noTimeout = o.timeout, o.timeoutSet, o.noTimeout
-		s.timeoutErr = o.timeoutErr
-	}
-	if o.idempotent {
-		s.idempotent = true
-	}
-	if o.retry != nil || o.retryErr != nil {
-		s.retry, s.retryErr = o.retry, o.retryErr
-	}
-	if o.noHedge {
-		s.noHedge = true
-	}
-	if o.total != 0 || o.totalErr != nil {
-		s.total, s.totalErr = o.total, o.totalErr
-	}
-}
-
-// appendQuery adds the escaped pairs after target's query (R3). They go
-// before a fragment, which is never sent: the first '#' ends the query, and a
-// '?' after it belongs to the fragment.
-func appendQuery(target string, pairs []string) string {
-	frag := ""
-	if i := strings.IndexByte(target, '#'); i >= 0 {
-		target, frag = target[:i], target[i:]
-	}
-	var b strings.Builder
-	b.WriteString(target)
-	sep := byte('?')
-	if q := strings.IndexByte(target, '?'); q >= 0 {
-		sep = '&'
-		if q == len(target)-1 || target[len(target)-1] == '&' {
-			sep = 0
-		}
-	}
-	for _, p := range pairs {
-		if sep != 0 {
-			b.WriteByte(sep)
-		}
-		b.WriteString(p)
-		sep = '&'
-	}
-	b.WriteString(frag)
-	return b.String()
-}
-
-// urlErrorOp is the Op net/http's client puts in a *url.Error: "Get",
-// "Post", ... The common methods are constants so that the fail-fast path
-// does not allocate it.
-func urlErrorOp(method string) string {
-	switch method {
-	case "", http.MethodGet:
-		return "Get"
-	case http.MethodPost:
-		return "Post"
-	case http.MethodPut:
-		return "Put"
-	case http.MethodPatch:
-		return "Patch"
-	case http.MethodDelete:
-		return "Delete"
-	case http.MethodHead:
-		return "Head"
-	}
-	return method[:1] + strings.ToLower(method[1:])
 }
 
 // Do sends req through the client's retry loop and breaker, with net/http's
@@ -410,50 +245,4 @@ func (c *Client) Close() error {
 		}
 	})
 	return nil
-}
-
-// bodyEnded is told that a response body of the client's own transport was
-// read to EOF or closed; c is nil for any other body. After Close, that
-// body's connection may have become idle only now, so the idle connections
-// are closed again (R30). net/http's HTTP/1 pool closes such a connection
-// itself (CloseIdleConnections makes it close every connection that comes
-// back), but its HTTP/2 pool closes only the connections idle at that call,
-// and a busy one would stay open, read goroutine and all, for the 90s idle
-// timeout.
-//
-// An HTTP/2 stream leaves its connection asynchronously, after the body's
-// EOF. So at EOF the body is closed first: net/http's HTTP/2 body Close
-// returns once the stream is gone, unless the request's context has ended,
-// which is why deadlineBody calls this before its cancel. Before Close, and
-// for other transports, this is a nil check or one atomic load.
-func (c *Client) bodyEnded(rc io.ReadCloser, eof bool) {
-	if c == nil || !c.closed.Load() {
-		return
-	}
-	if eof {
-		rc.Close()
-	}
-	c.ownTransport.CloseIdleConnections()
-}
-
-// ownBody is an HTTP/2 response body of the client's own transport on an
-// attempt with no timeout of its own (NoTimeout, or the caller's deadline
-// first): it does the R30 part of a deadlineBody. HTTP/1 bodies need none.
-type ownBody struct {
-	rc io.ReadCloser
-	c  *Client
-}
-
-func (b *ownBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if err == io.EOF {
-		b.c.bodyEnded(b.rc, true)
-	}
-	return n, err
-}
-
-func (b *ownBody) Close() error {
-	err := b.rc.Close()
-	b.c.bodyEnded(b.rc, false)
-	return err
 }

@@ -102,11 +102,3 @@ func CheckStatus(resp *http.Response, err error) (*http.Response, error) {
 	}
 	return nil, se
 }
-
-func drainClose(body io.ReadCloser) {
-	if body == nil {
-		return
-	}
-	_, _ = io.CopyN(io.Discard, body, maxRetryBody)
-	body.Close()
-}

@@ -204,3 +204,135 @@ func Path(segments ...string) string {
 	}
 	return b.String()
 }
+
+// build makes the request of a call with options.
+func (c *Client) build(ctx context.Context, method, target string, opts []RequestOption) (*http.Request, error) {
+	var cc callConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&cc)
+		}
+	}
+	if len(cc.query) > 0 {
+		target = appendQuery(target, cc.query)
+	}
+	var body io.Reader
+	if cc.body != nil {
+		var err error
+		if body, err = cc.body(); err != nil {
+			return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(target), Err: err}
+		}
+	}
+	if ctx != nil && !cc.send.isZero() {
+		if prev := sendOptionsFrom(ctx); prev != nil {
+			merged := *prev
+			merged.merge(&cc.send)
+			cc.send = merged
+		}
+		ctx = context.WithValue(ctx, sendOptionsKey{}, &cc.send)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(target), Err: fmt.Errorf("%w: %v", ErrInvalidRequest, redactURLError(err, target))}
+	}
+	for k, vs := range cc.header {
+		req.Header[k] = append(req.Header[k], vs...)
+	}
+	if cc.contentType != "" && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", cc.contentType)
+	}
+	return req, nil
+}
+
+// resolve turns a call URL into the target URL and its origin's state, for
+// the fail-fast check (R18): nil when the origin has no state yet, or the
+// URL is too odd to split cheaply; the transport then checks the breaker
+// after validation.
+func (c *Client) resolve(raw string) (string, *originState, error) {
+	if isAbsolute(raw) {
+		scheme, rest, _ := strings.Cut(raw, "://")
+		host := rest
+		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+			host = rest[:i]
+		}
+		if host == "" || strings.IndexByte(host, '@') >= 0 {
+			return raw, nil, nil
+		}
+		// A lookup that makes no state: the URL is not validated yet,
+		// and a bad host must not take an origin's place (R50).
+		return raw, c.reg.find(scheme, host), nil
+	}
+	if c.base == nil {
+		return "", nil, fmt.Errorf("%w: %q is not an absolute http or https URL and the client has no base URL", ErrInvalidRequest, redactRaw(raw))
+	}
+	target, err := c.base.join(raw)
+	return target, c.baseState, err
+}
+
+func (s *sendOptions) merge(o *sendOptions) {
+	if o.timeoutSet || o.noTimeout {
+		s.timeout, s.timeoutSet, s.noTimeout = o.timeout, o.timeoutSet, o.noTimeout
+		s.timeoutErr = o.timeoutErr
+	}
+	if o.idempotent {
+		s.idempotent = true
+	}
+	if o.retry != nil || o.retryErr != nil {
+		s.retry, s.retryErr = o.retry, o.retryErr
+	}
+	if o.noHedge {
+		s.noHedge = true
+	}
+	if o.total != 0 || o.totalErr != nil {
+		s.total, s.totalErr = o.total, o.totalErr
+	}
+}
+
+// appendQuery adds the escaped pairs after target's query (R3). They go
+// before a fragment, which is never sent: the first '#' ends the query, and a
+// '?' after it belongs to the fragment.
+func appendQuery(target string, pairs []string) string {
+	frag := ""
+	if i := strings.IndexByte(target, '#'); i >= 0 {
+		target, frag = target[:i], target[i:]
+	}
+	var b strings.Builder
+	b.WriteString(target)
+	sep := byte('?')
+	if q := strings.IndexByte(target, '?'); q >= 0 {
+		sep = '&'
+		if q == len(target)-1 || target[len(target)-1] == '&' {
+			sep = 0
+		}
+	}
+	for _, p := range pairs {
+		if sep != 0 {
+			b.WriteByte(sep)
+		}
+		b.WriteString(p)
+		sep = '&'
+	}
+	b.WriteString(frag)
+	return b.String()
+}
+
+// urlErrorOp is the Op net/http's client puts in a *url.Error: "Get",
+// "Post", ... The common methods are constants so that the fail-fast path
+// does not allocate it.
+func urlErrorOp(method string) string {
+	switch method {
+	case "", http.MethodGet:
+		return "Get"
+	case http.MethodPost:
+		return "Post"
+	case http.MethodPut:
+		return "Put"
+	case http.MethodPatch:
+		return "Patch"
+	case http.MethodDelete:
+		return "Delete"
+	case http.MethodHead:
+		return "Head"
+	}
+	return method[:1] + strings.ToLower(method[1:])
+}

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/tempestsdk/tempest/internal/ascii"
 )
 
 // validateRequest is R4: a request the caller built wrongly fails before its
@@ -57,30 +59,14 @@ func validateRequest(req *http.Request) error {
 // validHost is net/http's check of a Host header (httpguts.ValidHostHeader,
 // after punycode): the bytes a host, an IP literal, a zone or a port may
 // hold.
-func validHost(h string) bool {
-	for i := 0; i < len(h); i++ {
-		if !hostChar[h[i]] {
-			return false
-		}
-	}
-	return true
-}
+func validHost(h string) bool { return h == "" || hostChar.All(h) }
 
-var hostChar = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!$%&'()*+,-.:;=[]_~" {
-		t[c] = true
-	}
+var hostChar = func() *ascii.Set {
+	s := ascii.New("!$%&'()*+,-.:;=[]_~")
 	for c := 0x80; c < 0x100; c++ {
-		t[c] = true // net/http turns an internationalised name into punycode first
+		s[c] = true // net/http turns an internationalised name into punycode first
 	}
-	return t
+	return s
 }()
 
 // validPort rejects a port that is not a number from 1 to 65535, which would
@@ -136,28 +122,4 @@ func validHeader(name string, values []string) error {
 }
 
 // isToken reports an RFC 9110 token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !tokenChar[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-var tokenChar = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
+func isToken(s string) bool { return ascii.IsToken(s) }

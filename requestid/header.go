@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/textproto"
 	"sync/atomic"
+
+	"github.com/tempestsdk/tempest/internal/ascii"
 )
 
 // Header is the default name of the request-ID header, read from inbound
@@ -69,30 +71,4 @@ func SetHeaderName(name string) error {
 	return nil
 }
 
-// tchar reports which bytes RFC 9110 allows in a token:
-// "!#$%&'*+-.^_`|~", digits and letters.
-var tchar = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range []byte("!#$%&'*+-.^_`|~") {
-		t[c] = true
-	}
-	return t
-}()
-
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !tchar[s[i]] {
-			return false
-		}
-	}
-	return true
-}
+func isToken(s string) bool { return ascii.IsToken(s) }

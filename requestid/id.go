@@ -3,6 +3,8 @@ package requestid
 import (
 	"crypto/rand"
 	"encoding/hex"
+
+	"github.com/tempestsdk/tempest/internal/ascii"
 )
 
 // maxLen is the longest inbound ID that Valid accepts (R26).
@@ -10,19 +12,7 @@ const maxLen = 128
 
 // idChar reports which bytes an inbound ID may contain (R26):
 // A-Z a-z 0-9 . _ - : + / =
-var idChar = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range []byte("._-:+/=") {
-		t[c] = true
-	}
-	return t
-}()
+var idChar = ascii.New("._-:+/=")
 
 // Valid reports whether id may be trusted from an inbound request: 1 to 128
 // characters, each one of A-Z a-z 0-9 . _ - : + / = (rule R26). The set

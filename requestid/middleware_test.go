@@ -145,7 +145,7 @@ func TestMiddleware_R26_DoesNotMutateCallersRequest(t *testing.T) {
 	}
 }
 
-func TestMiddleware_R25_CustomHeaderName(t *testing.T) {
+func TestMiddleware_R25_R42_CustomHeaderName(t *testing.T) {
 	useHeaderName(t, "x-correlation-id")
 
 	// The custom header is read and echoed.

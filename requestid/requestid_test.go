@@ -132,20 +132,20 @@ func TestGenerate_R26_Unique(t *testing.T) {
 	}
 }
 
-func TestHeaderName_R25_DefaultIsHeader(t *testing.T) {
+func TestHeaderName_R42_DefaultIsHeader(t *testing.T) {
 	if got := requestid.HeaderName(); got != requestid.Header {
 		t.Errorf("HeaderName() = %q, want %q", got, requestid.Header)
 	}
 }
 
-func TestSetHeaderName_R25_StoresCanonicalForm(t *testing.T) {
+func TestSetHeaderName_R42_StoresCanonicalForm(t *testing.T) {
 	useHeaderName(t, "x-correlation-id")
 	if got := requestid.HeaderName(); got != "X-Correlation-Id" {
 		t.Errorf("HeaderName() = %q, want X-Correlation-Id", got)
 	}
 }
 
-func TestSetHeaderName_R25_AnySpellingOfHeaderRestoresDefault(t *testing.T) {
+func TestSetHeaderName_R42_AnySpellingOfHeaderRestoresDefault(t *testing.T) {
 	useHeaderName(t, "X-Other")
 	for _, name := range []string{"x-request-id", "X-REQUEST-ID", "X-Request-Id", requestid.Header} {
 		if err := requestid.SetHeaderName("X-Other"); err != nil {
@@ -160,7 +160,7 @@ func TestSetHeaderName_R25_AnySpellingOfHeaderRestoresDefault(t *testing.T) {
 	}
 }
 
-func TestSetHeaderName_R25_InvalidNamesAreErrors(t *testing.T) {
+func TestSetHeaderName_R42_InvalidNamesAreErrors(t *testing.T) {
 	useHeaderName(t, "X-Trace")
 	for _, name := range []string{
 		"", " ", "X Request", "X-Request-ID:", "X-Request-ID\r\n", "a,b", "a/b",
@@ -176,7 +176,7 @@ func TestSetHeaderName_R25_InvalidNamesAreErrors(t *testing.T) {
 	}
 }
 
-func TestSetHeaderName_R25_TokenPunctuationAccepted(t *testing.T) {
+func TestSetHeaderName_R42_TokenPunctuationAccepted(t *testing.T) {
 	for _, name := range []string{"X-Id!#$%&'*+.^_`|~", "a", "X1"} {
 		t.Run(name, func(t *testing.T) { useHeaderName(t, name) })
 	}
@@ -184,7 +184,7 @@ func TestSetHeaderName_R25_TokenPunctuationAccepted(t *testing.T) {
 
 // R25: the setting is read on every outbound request while it may be set at
 // start-up; under -race this checks it is an atomic, not a plain variable.
-func TestHeaderName_R25_ConcurrentUse(t *testing.T) {
+func TestHeaderName_R42_ConcurrentUse(t *testing.T) {
 	t.Cleanup(func() { _ = requestid.SetHeaderName(requestid.Header) })
 	var wg sync.WaitGroup
 	for i := range 4 {
@@ -223,7 +223,7 @@ func BenchmarkHeaderName(b *testing.B) {
 }
 
 // R25: HeaderKey is the canonical form the outbound client indexes headers by.
-func TestHeaderKey_R25(t *testing.T) {
+func TestHeaderKey_R42(t *testing.T) {
 	if requestid.HeaderKey() != "X-Request-Id" || requestid.HeaderName() != requestid.Header {
 		t.Fatalf("default key %q name %q", requestid.HeaderKey(), requestid.HeaderName())
 	}

@@ -1,0 +1,282 @@
+package httpclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/tempestsdk/tempest/breaker"
+)
+
+// attemptTrace is the context of one attempt on a slot-aware transport
+// (R57): it follows the attempt through net/http's connection pool. got is
+// set by httptrace's GotConn when the attempt has a connection; dialed by
+// NewTransport's dialer when a dial is made on the attempt's behalf (a dial
+// carries its request's context values). It answers httptrace's own context
+// key itself, so that following an attempt costs one allocation and a
+// closure, not a chain of context values.
+type attemptTrace struct {
+	context.Context
+	trace   httptrace.ClientTrace
+	got     atomic.Bool
+	dialed  atomic.Bool
+	ownsKey bool // Value answers httptrace's key with trace
+
+	// body is the attempt's response body when it has a timeout of its
+	// own, kept here so that both cost one allocation.
+	body deadlineBody
+}
+
+type attemptTraceKey struct{}
+
+// traceKey is the key under which net/http/httptrace keeps a ClientTrace in
+// a context, learnt once by asking ContextClientTrace of a context that
+// notes what it is asked.
+var traceKey = func() any {
+	var spy keySpy
+	httptrace.ContextClientTrace(&spy)
+	return spy.key
+}()
+
+type keySpy struct {
+	context.Context
+	key any
+}
+
+func (s *keySpy) Value(key any) any { s.key = key; return nil }
+
+// traced returns parent as the context of an attempt that is followed.
+// When parent carries a trace of the caller's own, the two are composed
+// by httptrace, which costs what it costs.
+func traced(parent context.Context) *attemptTrace {
+	at := &attemptTrace{Context: parent, ownsKey: traceKey != nil}
+	at.trace.GotConn = func(httptrace.GotConnInfo) { at.got.Store(true) }
+	if httptrace.ContextClientTrace(parent) != nil {
+		at.Context = httptrace.WithClientTrace(parent, &at.trace)
+		at.ownsKey = false
+	}
+	return at
+}
+
+func (at *attemptTrace) Value(key any) any {
+	switch {
+	case key == attemptTraceKey{}:
+		return at
+	case at.ownsKey && key == traceKey:
+		return &at.trace
+	}
+	return at.Context.Value(key)
+}
+
+// waitedForSlot reports an attempt that ended before it got a connection
+// and without a dial of its own: it was queued for a connection slot.
+func (at *attemptTrace) waitedForSlot() bool {
+	return at != nil && !at.got.Load() && !at.dialed.Load()
+}
+
+// attempt sends racer k of attempt n under parent (the hop's context, or a
+// hedge's own) and decides its outcome at the response headers (R17).
+// release, when set, ends the hedge's context once the attempt is over.
+func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n, k int, ticket breaker.Ticket, body io.ReadCloser) attemptResult {
+	c := h.c
+	a := h.a
+	a.N, a.Hedge = n, k
+	if h.st.br != nil {
+		a.Breaker, a.Generation, a.Probe = ticket.State(), ticket.Generation(), ticket.Probe()
+	}
+	actx, cancel := parent, context.CancelFunc(nil)
+	if !h.noTimeout && !h.deadlineFirst() {
+		actx, cancel = context.WithTimeout(parent, h.timeout)
+	}
+	if release != nil {
+		inner := cancel
+		cancel = func() {
+			if inner != nil {
+				inner()
+			}
+			release(nil)
+		}
+	}
+	var ct *attemptTrace
+	if c.slotAware {
+		ct = traced(actx)
+		actx = ct
+	}
+	areq := h.req.WithContext(actx) // a shallow copy: the caller's request is never mutated
+	areq.Header = h.header
+	areq.Body = body
+	if h.url != nil {
+		areq.URL = h.url
+	}
+	if c.attemptHeader != "" || c.hooks.AttemptStart != nil {
+		areq.Header = h.header.Clone()
+		if areq.Header == nil {
+			areq.Header = make(http.Header)
+		}
+		if c.attemptHeader != "" {
+			areq.Header[c.attemptHeader] = []string{attemptValue(a)}
+		}
+		if hctx := c.attemptStart(actx, areq, a); hctx != actx {
+			actx = hctx
+			areq = areq.WithContext(actx)
+		}
+	}
+
+	var start time.Time
+	if c.timed {
+		start = time.Now()
+	}
+	resp, err := h.t.roundTrip(areq)
+	var dur time.Duration
+	if c.timed {
+		dur = time.Since(start)
+	}
+
+	r := attemptResult{resp: resp, err: err, hedge: k, a: a}
+	if resp != nil && resp.StatusCode >= 400 {
+		r.class = "status" // as ErrorClass of the *StatusError it makes; "" for a success (R44)
+	}
+	outcome := breaker.Success
+	if err != nil {
+		rb, _ := body.(*requestBody)
+		switch cerr := h.ctx.Err(); {
+		case cerr != nil:
+			// The caller's context ended: never retried (R6). Its
+			// deadline ending a wait for headers is a timeout the
+			// breaker must see (R4), unless the attempt was still
+			// queued for a connection slot (R57); a cancellation
+			// counts for nothing.
+			r.callerEnded = true
+			outcome = breaker.Ignore
+			if errors.Is(cerr, context.DeadlineExceeded) && k == 0 && rb.failed() == nil && !rb.heldAt(h.ctx.Deadline()) && !ct.waitedForSlot() {
+				outcome = breaker.Failure // once per call: hedges do not multiply it
+			}
+			if !errors.Is(err, cerr) {
+				r.err = fmt.Errorf("%w (%w)", cerr, err)
+			}
+		case release != nil && context.Cause(parent) == errHedgeLost:
+			outcome = breaker.Ignore // a cancelled hedge counts for nothing (R48)
+		case errors.Is(err, errBadTransport):
+			outcome = breaker.Ignore // the local RoundTripper's fault, not the upstream's
+		case rb.failed() != nil:
+			// The caller's body failed or lied about its length (R56).
+			r.err = fmt.Errorf("%w (the transport said: %w)", rb.failed(), err)
+			r.callerFault = true
+			outcome = breaker.Ignore
+		case isCallerShape(err):
+			r.err = fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+			r.callerFault = true
+			outcome = breaker.Ignore
+		case isLocalResource(err):
+			outcome = breaker.Ignore // the local machine's limits (R57); retried as not sent where R7 allows
+		case cancel != nil && actx.Err() != nil && rb.heldAt(actx.Deadline()):
+			// The transport was still waiting on the caller's own
+			// slow body (R56).
+			r.err = &requestBodyError{err: fmt.Errorf("still being read when the attempt timed out: %w", &attemptTimeoutError{err: err})}
+			r.callerFault = true
+			outcome = breaker.Ignore
+		case cancel != nil && actx.Err() != nil:
+			if ct.waitedForSlot() {
+				// Queued for a connection slot all along: nothing
+				// was sent, and the wait was local (R57).
+				r.err = &attemptTimeoutError{err: &connWaitError{err: err}}
+				outcome = breaker.Ignore
+			} else {
+				r.err = &attemptTimeoutError{err: err}
+				outcome = breaker.Failure
+			}
+		default:
+			outcome = breaker.Failure
+		}
+		if cancel != nil {
+			cancel()
+		}
+		r.class = ErrorClass(r.err)
+	} else {
+		if cancel != nil {
+			var db *deadlineBody
+			if ct != nil {
+				db = &ct.body // one allocation for both
+			} else {
+				db = new(deadlineBody)
+			}
+			*db = deadlineBody{rc: resp.Body, cancel: cancel, outer: h.ctx, inner: actx, kind: &c.attemptBody}
+			resp.Body = db
+		} else if resp.ProtoMajor == 2 && c.ownTransport != nil {
+			resp.Body = &ownBody{rc: resp.Body, c: c} // R30: a deadlineBody does this for timed attempts
+		}
+		resp.Request = h.req
+		if failureStatus(resp.StatusCode) {
+			outcome = breaker.Failure
+		}
+	}
+	if h.st.br != nil {
+		ticket.DoneTimed(outcome, dur) // R45: a slow success may count as a failure
+	}
+	res := AttemptResult{Err: r.err, Duration: dur, Class: r.class, Outcome: outcome}
+	if resp != nil {
+		res.Status = resp.StatusCode
+	}
+	c.attemptDone(actx, a, res)
+	return r
+}
+
+// errBadTransport marks an attempt whose RoundTripper broke its contract:
+// it panicked, or returned a nil response with a nil error. That is a fault
+// of local code, so it is not retried and counts for nothing in the breaker.
+var errBadTransport = errors.New("httpclient: the RoundTripper broke its contract")
+
+// roundTrip sends one attempt through the base RoundTripper and returns an
+// answer the rest of the client can trust, as net/http's Client does
+// (golang/go#38095): a panic or a nil response with a nil error becomes an
+// error, a response that comes with an error is closed and dropped, and a
+// nil Body or Header becomes an empty one.
+func (t *transport) roundTrip(req *http.Request) (resp *http.Response, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			resp, err = nil, fmt.Errorf("%w: %T panicked: %v", errBadTransport, t.base, v)
+			t.c.logPanic(req.Context(), "RoundTripper", v)
+		}
+	}()
+	resp, err = t.base.RoundTrip(req)
+	switch {
+	case err != nil:
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		if !t.trustDial {
+			_ = err.Error() // an error that panics when printed panics here, under the recover
+		}
+		return nil, err
+	case resp == nil:
+		return nil, fmt.Errorf("%w: %T returned a nil *http.Response and a nil error", errBadTransport, t.base)
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	} else if !t.trustDial && resp.Body != http.NoBody {
+		// The client reads and closes bodies itself (before a wait, in
+		// a hedge race, on a redirect): a body of a RoundTripper other
+		// than net/http's is guarded.
+		resp.Body = &guardBody{rc: resp.Body, rt: t.base}
+	}
+	if resp.Header == nil {
+		resp.Header = make(http.Header)
+	}
+	return resp, nil
+}
+
+// attemptValue is the attempt header's value, in the manner of the AWS SDKs'
+// amz-sdk-request header (R49).
+func attemptValue(a Attempt) string {
+	v := "attempt=" + strconv.Itoa(a.N) + "; max=" + strconv.Itoa(a.Max)
+	if a.Hedge > 0 {
+		v += "; hedge=" + strconv.Itoa(a.Hedge)
+	}
+	return v
+}
