@@ -130,6 +130,13 @@ type config struct {
 	probes      int
 }
 
+// Validate reports what New would refuse in s, as New's error, without
+// making a Breaker.
+func (s Settings) Validate() error {
+	_, err := s.config()
+	return err
+}
+
 func (s Settings) config() (config, error) {
 	if s.FailureThreshold < 0 {
 		return config{}, fmt.Errorf("%w: FailureThreshold %d is negative", ErrInvalidSettings, s.FailureThreshold)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tempestsdk/tempest/breaker"
 	"github.com/tempestsdk/tempest/httpclient"
 	"github.com/tempestsdk/tempest/httpclienttest"
 	"github.com/tempestsdk/tempest/requestid"
@@ -27,7 +28,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // status prints a call's outcome and how many hits it cost the upstream.
 func status(resp *http.Response, err error, upstream *httpclienttest.Server, before int) {
 	if err != nil {
-		fmt.Printf("error (%s) after %d attempts\n", httpclient.ErrorClass(err), upstream.Hits()-before)
+		fmt.Printf("error (%s) after %d attempts\n", httpclient.ClassOf(err), upstream.Hits()-before)
 		return
 	}
 	resp.Body.Close()
@@ -77,16 +78,16 @@ func Example_postRetries() {
 	// 503 after 3 attempts
 }
 
-// docs/retries.md: RetryIf narrows the rules for one client; it is never asked
-// about an outcome the rules would not retry, so it cannot widen them.
+// docs/retries.md: RetryIf decides for every outcome of a request that may
+// be sent again; here it narrows the rules for one client.
 func Example_retryIf() {
 	upstream := httpclienttest.NewServer(httpclienttest.Sequence{httpclienttest.Status(http.StatusTooManyRequests)})
 	defer upstream.Close()
 	client, err := httpclient.New(upstream.URL, httpclient.WithRetryPolicy(httpclient.RetryPolicy{
 		BackoffInitial: time.Millisecond,
 		// This API's quota resets hourly: a 429 will not clear within a call.
-		RetryIf: func(resp *http.Response, err error) bool {
-			return resp == nil || resp.StatusCode != http.StatusTooManyRequests
+		RetryIf: func(resp *http.Response, err error, retryable bool) bool {
+			return retryable && (resp == nil || resp.StatusCode != http.StatusTooManyRequests)
 		},
 	}))
 	if err != nil {
@@ -113,10 +114,10 @@ func Example_retryAfter() {
 		httpclient.WithRetryPolicy(httpclient.RetryPolicy{BackoffMax: 8 * time.Second}),
 		httpclient.WithHooks(httpclient.Hooks{
 			Retry: func(ctx context.Context, e httpclient.RetryEvent) {
-				fmt.Printf("  retry after %s: wait %v (from Retry-After: %v)\n", e.Reason, e.Wait, e.RetryAfter)
+				fmt.Printf("  retry after %d: wait %v (from Retry-After: %v)\n", e.Result.Status, e.Wait, e.RetryAfter)
 			},
-			GiveUp: func(ctx context.Context, e httpclient.GiveUpEvent) {
-				fmt.Printf("  gave up: %s\n", e.Reason)
+			GiveUp: func(ctx context.Context, a httpclient.Attempt, why httpclient.Stop) {
+				fmt.Printf("  gave up: %s\n", why)
 			},
 		}),
 	)
@@ -138,7 +139,7 @@ func Example_retryAfter() {
 	resp, err = client.Get(ctx, "/report")
 	status(resp, err, upstream, n)
 	// Output:
-	//   gave up: retry-after-over-cap
+	//   gave up: retry_after
 	// Retry-After: 3600
 	// 503 after 1 attempts
 	//   retry after 429: wait 0s (from Retry-After: true)
@@ -259,8 +260,8 @@ func Example_fromRetryablehttp() {
 			MaxAttempts:    5,                // RetryMax: 4, plus the first try
 			BackoffInitial: 1 * time.Second,  // RetryWaitMin
 			BackoffMax:     30 * time.Second, // RetryWaitMax, and the longest Retry-After honoured
-			RetryIf: func(resp *http.Response, err error) bool { // CheckRetry, narrowing only:
-				return resp == nil || resp.StatusCode != http.StatusTooManyRequests // here, no retry on 429
+			RetryIf: func(resp *http.Response, err error, retryable bool) bool { // CheckRetry; R7 still guards POSTs
+				return retryable && (resp == nil || resp.StatusCode != http.StatusTooManyRequests) // here, no retry on 429
 			},
 		}),
 		httpclient.WithTransport(transport),
@@ -307,7 +308,7 @@ func Example_errors() {
 	// The circuit opened after those two failures: fail fast.
 	_, err = client.Get(ctx, "/report")
 	var ue *url.Error
-	fmt.Println(errors.Is(err, httpclient.ErrCircuitOpen), errors.As(err, &ue), httpclient.ErrorClass(err))
+	fmt.Println(errors.Is(err, httpclient.ErrCircuitOpen), errors.As(err, &ue), httpclient.ClassOf(err))
 	// Output:
 	// last response: 500 Internal Server Error
 	// true true circuit_open
@@ -321,9 +322,9 @@ func Example_breakerStateChanges() {
 		httpclient.WithRetryPolicy(httpclient.RetryPolicy{MaxAttempts: 1}),
 		httpclient.WithCircuitBreaker(2, time.Minute),
 		httpclient.WithHooks(httpclient.Hooks{
-			StateChange: func(sc httpclient.StateChange) {
+			StateChange: func(origin string, ch breaker.Change) {
 				// Export a gauge or page someone; it runs outside every lock.
-				fmt.Printf("breaker %s -> %s (%s), generation %d\n", sc.From, sc.To, sc.Cause, sc.Generation)
+				fmt.Printf("breaker %s -> %s (%s), generation %d\n", ch.From, ch.To, ch.Cause, ch.Generation)
 			},
 		}),
 	)
@@ -335,7 +336,7 @@ func Example_breakerStateChanges() {
 	for range 3 {
 		resp, err := client.Get(context.Background(), "/")
 		if err != nil {
-			fmt.Println("error class:", httpclient.ErrorClass(err))
+			fmt.Println("error class:", httpclient.ClassOf(err))
 			continue
 		}
 		resp.Body.Close()
@@ -384,21 +385,6 @@ func Example_requestIDPropagation() {
 	// ""
 }
 
-// docs/defaults.md: the defaults, as constants.
-func Example_defaults() {
-	fmt.Println("attempt timeout:", httpclient.DefaultTimeout)
-	fmt.Println("attempts:", httpclient.DefaultMaxAttempts)
-	fmt.Println("backoff:", httpclient.DefaultBackoffInitial, "to", httpclient.DefaultBackoffMax, "jitter", httpclient.DefaultJitter)
-	fmt.Println("breaker:", httpclient.DefaultFailureThreshold, "failures,", httpclient.DefaultRecovery, "recovery")
-	fmt.Println("decode limit:", httpclient.DefaultDecodeLimit>>20, "MiB")
-	// Output:
-	// attempt timeout: 10s
-	// attempts: 3
-	// backoff: 500ms to 8s jitter 0.2
-	// breaker: 5 failures, 30s recovery
-	// decode limit: 10 MiB
-}
-
 // docs/defaults.md: the default transport, and how to add to it.
 func Example_newTransport() {
 	t := httpclient.NewTransport()
@@ -436,7 +422,7 @@ func Example_operatorControls() {
 
 	// What a health endpoint would show.
 	for _, b := range client.Breakers() {
-		fmt.Println(b.State, "half-opens in", b.HalfOpensIn.Round(time.Minute))
+		fmt.Println(b.State, "half-opens in", time.Until(b.Until).Round(time.Minute))
 	}
 
 	// Maintenance is over: close the circuit now rather than at the probe.

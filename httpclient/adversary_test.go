@@ -298,7 +298,7 @@ func TestRequestBody_UpstreamResetIsNotTheCallersFault(t *testing.T) {
 				if err == nil {
 					resp.Body.Close()
 				}
-				if ErrorClass(err) == "request_body" {
+				if ClassOf(err) == "request_body" {
 					t.Fatalf("an upstream reset was blamed on the caller's body: %v", err)
 				}
 			}
@@ -332,8 +332,8 @@ func TestRequestBody_SlowBodyIsTheCallersFault(t *testing.T) {
 				resp.Body.Close()
 				t.Fatal("a 5s upload finished within a 1.5s attempt timeout")
 			}
-			if ErrorClass(err) != "request_body" || !errors.Is(err, ErrAttemptTimeout) {
-				t.Fatalf("err %v (class %q), want the caller's slow body", err, ErrorClass(err))
+			if ClassOf(err) != "request_body" || !errors.Is(err, ErrAttemptTimeout) {
+				t.Fatalf("err %v (class %q), want the caller's slow body", err, ClassOf(err))
 			}
 		}
 		wantClosed(t, c, srv.URL)
@@ -378,7 +378,7 @@ func TestCallerShape_UpstreamTextIsNotTheCallersFault(t *testing.T) {
 }
 
 // R46: a retry whose body cannot be replayed spends no budget token, and
-// with hedging on, the call returns the replay error (no "circuit-open").
+// with hedging on, the call returns the replay error (no "circuit_open").
 func TestBudget_R46_NoTokenForARetryNeverSent(t *testing.T) {
 	for _, hedged := range []bool{false, true} {
 		t.Run(fmt.Sprintf("hedged=%v", hedged), func(t *testing.T) {
@@ -449,7 +449,7 @@ func TestRegistry_InvalidURLsMakeNoState(t *testing.T) {
 	if err := call(t, c, "http://[fe80::1%25eth0]:8080/"); err != nil {
 		t.Fatal(err)
 	}
-	if b := c.Breakers(); len(b) != 1 || b[0].Origin != "http://[fe80::1%eth0]:8080" {
+	if b := c.Breakers(); len(b) != 1 || b["http://[fe80::1%eth0]:8080"].Generation != 1 {
 		t.Fatalf("a zone made %v, want one state, of the host as net/http reads it", b)
 	}
 }

@@ -140,7 +140,7 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 
 	r := attemptResult{resp: resp, err: err, hedge: k, a: a}
 	if resp != nil && resp.StatusCode >= 400 {
-		r.class = "status" // as ErrorClass of the *StatusError it makes; "" for a success (R44)
+		r.result.Class = ClassStatus // as ClassOf the *StatusError it makes; "" for a success
 	}
 	outcome := breaker.Success
 	if err != nil {
@@ -197,7 +197,7 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 		if cancel != nil {
 			cancel()
 		}
-		r.class = ErrorClass(r.err)
+		r.result.Class = ClassOf(r.err)
 	} else {
 		if cancel != nil {
 			var db *deadlineBody
@@ -219,11 +219,11 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 	if h.st.br != nil {
 		ticket.DoneTimed(outcome, dur) // R45: a slow success may count as a failure
 	}
-	res := AttemptResult{Err: r.err, Duration: dur, Class: r.class, Outcome: outcome}
+	r.result.Err, r.result.Duration, r.result.Outcome = r.err, dur, outcome
 	if resp != nil {
-		res.Status = resp.StatusCode
+		r.result.Status = resp.StatusCode
 	}
-	c.attemptDone(actx, a, res)
+	c.attemptDone(actx, a, r.result)
 	return r
 }
 

@@ -98,7 +98,7 @@ func TestRequestBody_ReaderErrorIsCallersFault(t *testing.T) {
 			if !errors.Is(err, boom) {
 				t.Fatalf("size %d: err %v, want the reader's error", size, err)
 			}
-			if cl := ErrorClass(err); cl != "request_body" {
+			if cl := ClassOf(err); cl != "request_body" {
 				t.Errorf("size %d: class %q, want request_body", size, cl)
 			}
 			if n := attempts.Load(); n != 1 {
@@ -215,8 +215,8 @@ func TestLocalResourceErrors_NotBlamedOnUpstream(t *testing.T) {
 			}
 			defer c.Close()
 			_, err = c.Post(context.Background(), "/", Body(bytes.NewReader([]byte("x")), ""))
-			if err == nil || ErrorClass(err) != "local" {
-				t.Fatalf("err %v class %q, want class local", err, ErrorClass(err))
+			if err == nil || ClassOf(err) != "local" {
+				t.Fatalf("err %v class %q, want class local", err, ClassOf(err))
 			}
 			if attempts.Load() != 3 {
 				t.Errorf("%d attempts: a POST whose dial failed locally is retried as not sent", attempts.Load())
@@ -277,8 +277,8 @@ func TestConnSlotWait_LocalNotUpstream(t *testing.T) {
 		}
 	}
 	_, err = c.Post(context.Background(), "/", Timeout(20*time.Millisecond), Body(bytes.NewReader([]byte("x")), ""))
-	if !errors.Is(err, ErrAttemptTimeout) || !errors.Is(err, ErrNotSent) || ErrorClass(err) != "local" {
-		t.Fatalf("err %v (class %q), want an attempt timeout, not sent, class local", err, ErrorClass(err))
+	if !errors.Is(err, ErrAttemptTimeout) || !errors.Is(err, ErrNotSent) || ClassOf(err) != "local" {
+		t.Fatalf("err %v (class %q), want an attempt timeout, not sent, class local", err, ClassOf(err))
 	}
 	if n := attempts.Load(); n != 2 {
 		t.Errorf("%d attempts: a POST that never got a connection is retried as not sent", n)

@@ -29,9 +29,9 @@ type RetryBudget struct {
 
 // Defaults of RetryBudget.
 const (
-	DefaultBudgetRatio   = 0.2
-	DefaultBudgetReserve = 100
-	DefaultBudgetWindow  = 10 * time.Second
+	defaultBudgetRatio   = 0.2
+	defaultBudgetReserve = 100
+	defaultBudgetWindow  = 10 * time.Second
 )
 
 func (b RetryBudget) resolve() (RetryBudget, error) {
@@ -45,13 +45,13 @@ func (b RetryBudget) resolve() (RetryBudget, error) {
 		return b, fmt.Errorf("%w: RetryBudget.Window %v is negative", ErrInvalidConfig, b.Window)
 	}
 	if b.Ratio == 0 {
-		b.Ratio = DefaultBudgetRatio
+		b.Ratio = defaultBudgetRatio
 	}
 	if b.Reserve == 0 {
-		b.Reserve = DefaultBudgetReserve
+		b.Reserve = defaultBudgetReserve
 	}
 	if b.Window == 0 {
-		b.Window = DefaultBudgetWindow
+		b.Window = defaultBudgetWindow
 	}
 	return b, nil
 }

@@ -174,21 +174,16 @@ func provesNotSent(err error, trustDial bool) bool {
 	return errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect")
 }
 
-// ErrorClass names the kind of a call's failure for logs and metrics (R28,
-// R44): "attempt_timeout", "timeout", "canceled", "circuit_open", "closed",
-// "certificate", "dns", "refused", "reset", "eof", "invalid_request",
-// "request_body" (the caller's request body failed to read), "local" (the
-// local machine's limits: file descriptors, ports, connection slots),
-// "http2_reset", "network", "status" (a *StatusError), or "other"; "" for a
-// nil error.
-func ErrorClass(err error) string {
+// ClassOf returns the class of a call's error, for logs and metrics; "" for
+// a nil error.
+func ClassOf(err error) Class {
 	if err == nil {
 		return "" // before the targets below, which escape to the heap
 	}
-	return errorClass(err)
+	return classOf(err)
 }
 
-func errorClass(err error) string {
+func classOf(err error) Class {
 	var dns *net.DNSError
 	var op *net.OpError
 	var ne net.Error
@@ -196,37 +191,37 @@ func errorClass(err error) string {
 	var cw *connWaitError
 	switch {
 	case errors.As(err, &rb):
-		return "request_body"
+		return ClassRequestBody
 	case errors.As(err, &cw), isLocalResource(err):
-		return "local"
+		return ClassLocal
 	case errors.Is(err, ErrAttemptTimeout):
-		return "attempt_timeout"
+		return ClassAttemptTimeout
 	case errors.Is(err, context.Canceled):
-		return "canceled"
+		return ClassCanceled
 	case errors.Is(err, ErrCircuitOpen):
-		return "circuit_open"
+		return ClassCircuitOpen
 	case errors.Is(err, ErrClosed):
-		return "closed"
+		return ClassClosed
 	case errors.Is(err, ErrInvalidRequest):
-		return "invalid_request"
+		return ClassInvalidRequest
 	case errors.As(err, new(*StatusError)):
-		return "status"
+		return ClassStatus
 	case isCertError(err):
-		return "certificate"
+		return ClassCertificate
 	case errors.As(err, &dns):
-		return "dns"
+		return ClassDNS
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
+		return ClassTimeout
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "refused"
+		return ClassRefused
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return "reset"
+		return ClassReset
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "eof"
+		return ClassEOF
 	case isHTTP2Reset(err):
-		return "http2_reset"
+		return ClassHTTP2Reset
 	case errors.As(err, &op):
-		return "network"
+		return ClassNetwork
 	}
-	return "other"
+	return ClassOther
 }

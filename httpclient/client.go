@@ -47,12 +47,10 @@ type Client struct {
 // all problems found are joined in it.
 func New(baseURL string, opts ...Option) (*Client, error) {
 	cfg := config{
-		timeout:          DefaultTimeout,
-		failureThreshold: DefaultFailureThreshold,
-		recovery:         DefaultRecovery,
-		propagateID:      true,
-		maxOrigins:       DefaultMaxOrigins,
-		idleExpiry:       DefaultOriginIdleExpiry,
+		timeout:     defaultTimeout,
+		propagateID: true,
+		maxOrigins:  defaultMaxOrigins,
+		idleExpiry:  defaultIdleExpiry,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -72,9 +70,9 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	settings := cfg.breakerSettings()
-	if cfg.failureThreshold > 0 {
-		if _, err := breaker.New(settings); err != nil {
+	settings := cfg.breakerCfg
+	if !cfg.breakerOff {
+		if err := settings.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
 		}
 	}

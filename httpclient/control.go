@@ -1,95 +1,49 @@
 package httpclient
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
 )
 
-// ErrNoBreaker is returned by the operator controls when the client's breaker
-// is disabled (WithCircuitBreaker(0, ...)).
-var ErrNoBreaker = errors.New("httpclient: circuit breaker disabled")
-
-// BreakerSnapshot is one origin's breaker as it stands, for health and debug
-// endpoints (R51).
-type BreakerSnapshot struct {
-	Origin              string
-	State               breaker.State
-	Generation          uint64
-	ConsecutiveFailures int
-	// Until is when an open circuit half-opens (or, half-open with a probe
-	// in flight, that probe's deadline); zero otherwise.
-	Until time.Time
-	// HalfOpensIn is how long until Until, 0 when Until is zero.
-	HalfOpensIn   time.Duration
-	ProbeInFlight bool
-	// ProbesInFlight counts the half-open probes under way (R45).
-	ProbesInFlight int
-	// Calls and Failures are the ratio mode's counts over its window
-	// (consecutive mode: Failures is ConsecutiveFailures).
-	Calls, Failures int
-	// Breaks counts consecutive failed probes, which lengthen breaks when
-	// MaxRecovery is set.
-	Breaks int
-}
-
-// Breakers returns a snapshot of every origin's breaker the client keeps,
-// sorted by origin; nil when the breaker is disabled.
-func (c *Client) Breakers() []BreakerSnapshot {
-	var out []BreakerSnapshot
-	for _, e := range c.reg.all() {
+// Breakers returns a snapshot of the breaker of every origin the client
+// keeps, by normalised origin (scheme://host:port), circuits kept as a
+// record of a dropped origin included; nil when the breaker is disabled. It
+// is a pure read: no breaker moves and no hook runs.
+func (c *Client) Breakers() map[string]breaker.Snapshot {
+	if c.breakerOff {
+		return nil
+	}
+	entries := c.reg.all()
+	out := make(map[string]breaker.Snapshot, len(entries))
+	for _, e := range entries {
 		if e.br != nil {
-			out = append(out, snapshotOf(e.origin, e.br))
+			out[e.origin] = e.br.Snapshot()
 		}
 	}
-	slices.SortFunc(out, func(a, b BreakerSnapshot) int { return strings.Compare(a.Origin, b.Origin) })
 	return out
 }
 
-func snapshotOf(origin string, br *breaker.Breaker) BreakerSnapshot {
-	sn := br.Snapshot()
-	bs := BreakerSnapshot{
-		Origin:              origin,
-		State:               sn.State,
-		Generation:          sn.Generation,
-		ConsecutiveFailures: sn.ConsecutiveFailures,
-		Until:               sn.Until,
-		ProbeInFlight:       sn.ProbeInFlight,
-		ProbesInFlight:      sn.ProbesInFlight,
-		Calls:               sn.Calls,
-		Failures:            sn.Failures,
-		Breaks:              sn.Breaks,
-	}
-	if !sn.Until.IsZero() {
-		bs.HalfOpensIn = max(time.Until(sn.Until), 0)
-	}
-	return bs
-}
-
-// Breaker returns the snapshot of one origin's breaker; origin is a URL or
-// scheme://host[:port]. It is a pure read: an origin the client keeps no
-// state for is reported Closed with Generation 0, and no state is made for
-// it.
-func (c *Client) Breaker(origin string) (BreakerSnapshot, error) {
+// Breaker returns the snapshot of one origin's breaker; origin is any URL of
+// the origin. It is a pure read: an origin the client keeps no state for is
+// reported Closed in generation 0, and no state is made for it.
+func (c *Client) Breaker(origin string) (breaker.Snapshot, error) {
 	norm, err := c.originName(origin)
 	if err != nil {
-		return BreakerSnapshot{}, err
+		return breaker.Snapshot{}, err
 	}
-	br := c.reg.peek(norm)
-	if br == nil {
-		return BreakerSnapshot{Origin: norm, State: breaker.Closed}, nil
+	if br := c.reg.peek(norm); br != nil {
+		return br.Snapshot(), nil
 	}
-	return snapshotOf(norm, br), nil
+	return breaker.Snapshot{State: breaker.Closed}, nil
 }
 
-// Isolate opens origin's circuit for d, whatever its state, so that an
-// operator can take a misbehaving upstream out of rotation; calls fail fast
-// until then, and it half-opens as usual (R51). d must be positive.
+// Isolate opens origin's circuit for d, whatever its state, in a new
+// generation, so that an operator can take a misbehaving upstream out of
+// rotation: calls fail fast until then, and it half-opens as usual. d must
+// be positive.
 func (c *Client) Isolate(origin string, d time.Duration) error {
 	if d <= 0 {
 		return fmt.Errorf("%w: Isolate: duration %v must be positive", ErrInvalidRequest, d)
@@ -103,7 +57,7 @@ func (c *Client) Isolate(origin string, d time.Duration) error {
 }
 
 // ResetBreaker closes origin's circuit and clears its counts, whatever its
-// state (R51).
+// state, in a new generation.
 func (c *Client) ResetBreaker(origin string) error {
 	s, err := c.originOf(origin)
 	if err != nil {
@@ -125,8 +79,8 @@ func (c *Client) originOf(origin string) (*originState, error) {
 // originName returns the normalised origin (R16) of a URL given to an
 // operator control.
 func (c *Client) originName(origin string) (string, error) {
-	if c.failureThreshold <= 0 {
-		return "", ErrNoBreaker
+	if c.breakerOff {
+		return "", fmt.Errorf("%w: the client's circuit breaker is disabled", ErrInvalidRequest)
 	}
 	u, err := url.Parse(origin)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

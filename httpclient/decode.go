@@ -10,8 +10,8 @@ import (
 	"net/http"
 )
 
-// DefaultDecodeLimit is the most Decode reads of a body (R33).
-const DefaultDecodeLimit = 10 << 20
+// defaultDecodeLimit is the most Decode reads of a body (R33).
+const defaultDecodeLimit = 10 << 20
 
 // Decode checks a call's outcome and decodes its JSON body into a T, so that
 // one line does it all:
@@ -20,10 +20,10 @@ const DefaultDecodeLimit = 10 << 20
 //
 // It returns err as it is; a *StatusError for a non-2xx status; the zero T
 // and a nil error for 204, 205, a HEAD request and an empty body; an error
-// wrapping ErrBodyTooLarge past DefaultDecodeLimit bytes. It always closes
+// wrapping ErrBodyTooLarge past defaultDecodeLimit bytes. It always closes
 // the body.
 func Decode[T any](resp *http.Response, err error) (T, error) {
-	return DecodeLimit[T](resp, err, DefaultDecodeLimit)
+	return DecodeLimit[T](resp, err, defaultDecodeLimit)
 }
 
 // DecodeLimit is Decode reading at most limit bytes of the body; a body of

@@ -25,7 +25,7 @@
 // The breaker opens after a run of consecutive failures (5xx other than 501
 // and 505, timeouts, transport errors); calls then fail at once with a
 // *CircuitOpenError (errors.Is(err, ErrCircuitOpen)) until the recovery time
-// passes, when exactly one probe is let through (WithBreakerPolicy offers a
+// passes, when exactly one probe is let through (WithBreaker offers a
 // failure-ratio mode, slow calls, growing breaks and more probes).
 //
 // Beyond the seed: a per-origin retry budget (on by default) so retries

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/tempestsdk/tempest/breaker"
 )
 
 // ErrCircuitOpen is the sentinel every *CircuitOpenError matches with errors.Is.
@@ -52,8 +54,11 @@ func (e *CircuitOpenError) Error() string {
 	return "httpclient: circuit open for " + e.Origin + " until " + e.Until.Format(time.RFC3339Nano)
 }
 
-// Is makes errors.Is(err, ErrCircuitOpen) hold.
-func (e *CircuitOpenError) Is(target error) bool { return target == ErrCircuitOpen }
+// Is makes errors.Is(err, ErrCircuitOpen) hold, and errors.Is(err,
+// breaker.ErrOpen), the breaker package's name for the same refusal.
+func (e *CircuitOpenError) Is(target error) bool {
+	return target == ErrCircuitOpen || target == breaker.ErrOpen
+}
 
 // attemptTimeoutError is an attempt that ran out of its per-attempt timeout. It
 // answers ErrAttemptTimeout and context.DeadlineExceeded, and is a net.Error

@@ -150,13 +150,13 @@ func runCell(t *testing.T, f matrixFault, mc methodClass) cell {
 	case err != nil && strings.Contains(err.Error(), "stopped after 10 redirects"):
 		got.outcome = "error: redirect loop"
 	case err != nil:
-		got.outcome = "error: " + ErrorClass(err)
+		got.outcome = "error: " + string(ClassOf(err))
 	default:
 		_, berr := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		got.outcome = fmt.Sprintf("response %d", resp.StatusCode)
 		if berr != nil {
-			got.outcome += ", body: " + ErrorClass(berr)
+			got.outcome += ", body: " + string(ClassOf(berr))
 		}
 	}
 	return got
@@ -225,7 +225,7 @@ timeout 200 ms for the hang and the slow body, 5 s otherwise). Deterministic val
 
 Columns: attempts of the first hop; hops made (redirects); what the caller got
 (a response and the fate of reading its body, or an error class from
-` + "`ErrorClass`" + `); breaker failures reported (R17); retried or not; the rule.
+` + "`ClassOf`" + `); breaker failures reported (R17); retried or not; the rule.
 
 | fault | method | attempts | hops | outcome | breaker failures | retried | why |
 | --- | --- | --- | --- | --- | --- | --- | --- |

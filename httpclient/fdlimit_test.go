@@ -111,7 +111,7 @@ func TestFDExhaustionChild(t *testing.T) {
 			resp, err := c.Get(context.Background(), "/")
 			mu.Lock()
 			defer mu.Unlock()
-			switch cl := ErrorClass(err); {
+			switch cl := ClassOf(err); {
 			case err == nil:
 				res.OK++
 				io.Copy(io.Discard, resp.Body)

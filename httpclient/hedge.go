@@ -45,8 +45,8 @@ func WithHedging(p HedgePolicy) Option {
 }
 
 // NoHedge turns hedging off for this call.
-func NoHedge() RequestOption {
-	return func(c *callConfig) { c.send.noHedge = true }
+func NoHedge() SendOption {
+	return func(s *sendOptions) { s.noHedge = true }
 }
 
 // errNoHedge is a hedge not started: the breaker admitted it as a probe, or
@@ -203,7 +203,7 @@ func (h *hop) racer(results chan<- attemptResult, ctx context.Context, cancel co
 		}
 		cancel(nil)
 		ticket.Done(breaker.Ignore) // a no-op if the attempt reported already
-		results <- attemptResult{err: err, hedge: k, class: "other"}
+		results <- attemptResult{err: err, hedge: k, result: AttemptResult{Err: err, Class: ClassOther, Outcome: breaker.Ignore}}
 	}()
 	r := h.attempt(ctx, cancel, n, k, ticket, body)
 	sent = true

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tempestsdk/tempest/breaker"
 	"github.com/tempestsdk/tempest/httpclienttest"
 )
 
@@ -78,8 +79,8 @@ type recorder struct {
 	attempts []Attempt
 	results  []AttemptResult
 	retries  []RetryEvent
-	giveUps  []GiveUpEvent
-	changes  []StateChange
+	giveUps  []giveUpRec
+	changes  []changeRec
 }
 
 func (r *recorder) hooks() Hooks {
@@ -95,15 +96,15 @@ func (r *recorder) hooks() Hooks {
 			defer r.mu.Unlock()
 			r.retries = append(r.retries, e)
 		},
-		GiveUp: func(_ ctxT, e GiveUpEvent) {
+		GiveUp: func(_ ctxT, a Attempt, why Stop) {
 			r.mu.Lock()
 			defer r.mu.Unlock()
-			r.giveUps = append(r.giveUps, e)
+			r.giveUps = append(r.giveUps, giveUpRec{Attempt: a, Reason: why})
 		},
-		StateChange: func(sc StateChange) {
+		StateChange: func(origin string, ch breaker.Change) {
 			r.mu.Lock()
 			defer r.mu.Unlock()
-			r.changes = append(r.changes, sc)
+			r.changes = append(r.changes, changeRec{Origin: origin, Change: ch})
 		},
 	}
 }
@@ -123,4 +124,16 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// giveUpRec is one GiveUp hook call.
+type giveUpRec struct {
+	Attempt Attempt
+	Reason  Stop
+}
+
+// changeRec is one StateChange hook call.
+type changeRec struct {
+	Origin string
+	breaker.Change
 }

@@ -11,12 +11,17 @@ import (
 	"github.com/tempestsdk/tempest/breaker"
 )
 
-// Hooks observe a client's work. Every field is optional. Hooks run outside
-// the client's locks, on the caller's goroutine (see StateChange for its
-// own); a panicking hook is recovered and logged
-// and never breaks a call (R22). Payloads carry no query and no header value
-// (R28); a hook that needs the request ID reads it from ctx with
-// requestid.FromContext.
+// Hooks observe a client's work. Every field is optional. Payloads carry
+// no query and no header value; a hook that needs the request ID reads it
+// from ctx with requestid.FromContext.
+//
+// Hooks run outside every lock of the client and of its breakers, so a hook
+// may call any method of the client. AttemptStart and AttemptDone run on
+// the goroutine that makes the attempt: the caller's, or, for a hedged
+// attempt, one of the client's; Retry and GiveUp run on the caller's;
+// StateChange runs on whichever goroutine made or delivers the change. A
+// hook that panics is recovered (and logged when a logger is set) and the
+// call goes on as if the hook were absent.
 //
 // An attempt is one RoundTrip of the underlying transport. net/http's
 // *http.Transport may itself resend an idempotent request once when a reused
@@ -34,28 +39,27 @@ type Hooks struct {
 	AttemptDone func(ctx context.Context, a Attempt, r AttemptResult)
 	// Retry runs before each wait between attempts.
 	Retry func(ctx context.Context, e RetryEvent)
-	// GiveUp runs when a hop ends with a retryable outcome without using all
-	// its attempts: Retry-After over the cap, a body too large to buffer, the
-	// caller's deadline, a spent retry budget, an open circuit, Close, a
-	// method that is not idempotent, a body that cannot be replayed.
-	GiveUp func(ctx context.Context, e GiveUpEvent)
-	// StateChange runs after a breaker changes state, in order, one call at
-	// a time, possibly on another goroutine than the one whose outcome
-	// caused the change (R37).
-	StateChange func(StateChange)
+	// GiveUp runs when a request's retry loop stops before its last attempt
+	// although the outcome was one to retry: why is any Stop but
+	// StopSettled and StopExhausted. a is the last attempt made.
+	GiveUp func(ctx context.Context, a Attempt, why Stop)
+	// StateChange runs after the breaker of origin (scheme://host:port)
+	// changes state: one call at a time, in generation order.
+	StateChange func(origin string, ch breaker.Change)
 }
 
 // Attempt describes one attempt as admitted.
 type Attempt struct {
 	Method string
 	Origin string // normalised scheme://host:port
-	Path   string // escaped path, no query (R28)
-	N      int    // 1 for the first attempt of a hop
-	Max    int    // the hop's MaxAttempts
-	Hedge  int    // 0 for the attempt itself, k for its k-th hedge (R48)
+	Path   string // escaped path, no query
+	N      int    // 1 for the first attempt of a request
+	Max    int    // the request's MaxAttempts
+	Hedge  int    // 0 for the attempt itself, k for its k-th hedge
 	// Breaker is the breaker's state decided at admission (Closed, or
-	// HalfOpen for a probe), and Generation its generation then (R21); both
-	// zero when the breaker is disabled.
+	// HalfOpen for a probe), Generation its generation then, and Probe
+	// whether the attempt is a half-open probe; all zero when the breaker
+	// is disabled.
 	Breaker    breaker.State
 	Generation uint64
 	Probe      bool
@@ -65,39 +69,18 @@ type Attempt struct {
 type AttemptResult struct {
 	Status   int           // 0 when Err is set
 	Err      error         // the transport's error
-	Duration time.Duration // from sending to response headers or failure
-	Class    string        // see ErrorClass: "" for a success, "status" for a 4xx or 5xx response
+	Duration time.Duration // from sending to response headers or failure; 0 unless AttemptDone, a logger or a slow-call threshold wants it
+	Class    Class         // "" for a success, ClassStatus for a 4xx or 5xx response
 	Outcome  breaker.Outcome
 }
 
 // RetryEvent describes a wait before the next attempt.
 type RetryEvent struct {
 	Attempt Attempt       // the attempt that failed
+	Result  AttemptResult // its outcome
 	Wait    time.Duration // the wait that follows
-	Reason  string        // status or error class that made it retryable
 	// RetryAfter is true when the wait came from a Retry-After header.
 	RetryAfter bool
-}
-
-// GiveUpEvent says why a hop stopped retrying early.
-type GiveUpEvent struct {
-	Attempt Attempt // the last attempt made
-	// Reason is "retry-after-over-cap", "body-too-large", "deadline",
-	// "budget", "circuit-open", "closed", "canceled", or, for a retryable
-	// outcome the request itself kept from a retry, "not-idempotent" (a
-	// POST or PATCH with no Idempotency-Key, R7) or "body-not-replayable"
-	// (R13).
-	Reason string
-}
-
-// StateChange is a breaker's change of state for one origin.
-type StateChange struct {
-	Origin     string
-	From, To   breaker.State
-	Cause      breaker.Cause // what moved it: failures, recovery, a probe's outcome or timeout
-	Generation uint64
-	At         time.Time
-	Until      time.Time // when To is Open: when it half-opens
 }
 
 // safely runs f, recovering a panic and logging it when a logger is set
@@ -127,14 +110,14 @@ func (c *Client) log(ctx context.Context, level slog.Level, msg string, attrs ..
 }
 
 // retryIf asks the policy's RetryIf; a panic in it means "do not retry".
-func (c *Client) retryIf(ctx context.Context, f func(*http.Response, error) bool, resp *http.Response, err error) (retry bool) {
+func (c *Client) retryIf(ctx context.Context, f func(*http.Response, error, bool) bool, resp *http.Response, err error, retryable bool) (retry bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			retry = false
 			c.logPanic(ctx, "RetryIf", v)
 		}
 	}()
-	return f(resp, err)
+	return f(resp, err, retryable)
 }
 
 func (c *Client) attemptStart(ctx context.Context, req *http.Request, a Attempt) context.Context {
@@ -157,7 +140,7 @@ func (c *Client) attemptDone(ctx context.Context, a Attempt, r AttemptResult) {
 	if c.logger != nil && c.debugEnabled(ctx) {
 		attrs := []slog.Attr{
 			slog.String("method", a.Method), slog.String("origin", a.Origin), slog.String("path", a.Path),
-			slog.Int("attempt", a.N), slog.Duration("duration", r.Duration), slog.String("class", r.Class),
+			slog.Int("attempt", a.N), slog.Duration("duration", r.Duration), slog.String("class", string(r.Class)),
 		}
 		if r.Status != 0 {
 			attrs = append(attrs, slog.Int("status", r.Status))
@@ -178,33 +161,37 @@ func (c *Client) retryEvent(ctx context.Context, e RetryEvent) {
 		c.safely("Retry", func() { c.hooks.Retry(ctx, e) })
 	}
 	if c.logger != nil {
-		c.log(ctx, slog.LevelInfo, "httpclient: retrying",
-			slog.String("method", e.Attempt.Method), slog.String("origin", e.Attempt.Origin),
-			slog.String("path", e.Attempt.Path), slog.Int("attempt", e.Attempt.N),
-			slog.String("reason", e.Reason), slog.Duration("wait", e.Wait))
+		attrs := []slog.Attr{slog.String("method", e.Attempt.Method), slog.String("origin", e.Attempt.Origin),
+			slog.String("path", e.Attempt.Path), slog.Int("attempt", e.Attempt.N), slog.Duration("wait", e.Wait)}
+		if e.Result.Status != 0 {
+			attrs = append(attrs, slog.Int("status", e.Result.Status))
+		}
+		if e.Result.Class != "" {
+			attrs = append(attrs, slog.String("class", string(e.Result.Class)))
+		}
+		c.log(ctx, slog.LevelInfo, "httpclient: retrying", attrs...)
 	}
 }
 
-func (c *Client) giveUp(ctx context.Context, e GiveUpEvent) {
+func (c *Client) giveUp(ctx context.Context, a Attempt, why Stop) {
 	if c.hooks.GiveUp != nil {
-		c.safely("GiveUp", func() { c.hooks.GiveUp(ctx, e) })
+		c.safely("GiveUp", func() { c.hooks.GiveUp(ctx, a, why) })
 	}
 	if c.logger != nil {
 		c.log(ctx, slog.LevelInfo, "httpclient: giving up early",
-			slog.String("method", e.Attempt.Method), slog.String("origin", e.Attempt.Origin),
-			slog.String("path", e.Attempt.Path), slog.Int("attempt", e.Attempt.N),
-			slog.String("reason", e.Reason))
+			slog.String("method", a.Method), slog.String("origin", a.Origin),
+			slog.String("path", a.Path), slog.Int("attempt", a.N),
+			slog.String("reason", string(why)))
 	}
 }
 
 func (c *Client) stateChange(origin string, ch breaker.Change) {
-	sc := StateChange{Origin: origin, From: ch.From, To: ch.To, Cause: ch.Cause, Generation: ch.Generation, At: ch.At, Until: ch.Until}
 	if c.hooks.StateChange != nil {
-		c.safely("StateChange", func() { c.hooks.StateChange(sc) })
+		c.safely("StateChange", func() { c.hooks.StateChange(origin, ch) })
 	}
 	if c.logger != nil {
 		c.log(context.Background(), slog.LevelWarn, "httpclient: circuit "+ch.To.String(),
 			slog.String("origin", origin), slog.String("from", ch.From.String()),
-			slog.Uint64("generation", ch.Generation))
+			slog.String("cause", ch.Cause.String()), slog.Uint64("generation", ch.Generation))
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/tempestsdk/tempest/breaker"
+
 	"github.com/tempestsdk/tempest/httpclienttest"
 )
 
@@ -22,7 +24,7 @@ func TestModes_R45_FailureRatio(t *testing.T) {
 			}
 			return httpclienttest.OK("")
 		}), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}),
-			WithBreakerPolicy(BreakerPolicy{FailureRatio: 0.5, MinimumThroughput: 6, Window: time.Minute}))
+			WithBreaker(breaker.Settings{FailureRatio: 0.5, MinimumThroughput: 6, Window: time.Minute}))
 		for i := range 5 { // S F S F S: never two failures in a row, below the throughput
 			resp, err := c.Get(context.Background(), "/")
 			if err != nil {
@@ -38,7 +40,7 @@ func TestModes_R45_FailureRatio(t *testing.T) {
 		if _, err := c.Get(context.Background(), "/"); !errors.Is(err, ErrCircuitOpen) {
 			t.Fatalf("3 failures in 6 at ratio 0.5: %v", err)
 		}
-		if s := c.Breakers()[0]; s.State.String() != "open" {
+		if s := c.Breakers()["http://upstream.test:80"]; s.State.String() != "open" {
 			t.Errorf("snapshot %+v", s)
 		}
 		if srv.Hits() != 6 {
@@ -52,7 +54,7 @@ func TestModes_R45_SlowCalls(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		_, c := memUpstream(t, httpclienttest.Sequence{{Delay: 200 * time.Millisecond}},
 			WithRetryPolicy(RetryPolicy{MaxAttempts: 1}),
-			WithBreakerPolicy(BreakerPolicy{FailureThreshold: 2, SlowCallThreshold: 100 * time.Millisecond}))
+			WithBreaker(breaker.Settings{FailureThreshold: 2, SlowCall: 100 * time.Millisecond}))
 		for range 2 {
 			resp, err := c.Get(context.Background(), "/")
 			if err != nil {
@@ -71,7 +73,7 @@ func TestModes_R45_HalfOpenProbes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, c := memUpstream(t, httpclienttest.Sequence{{Status: 503}, {Delay: 100 * time.Millisecond}},
 			WithRetryPolicy(RetryPolicy{MaxAttempts: 1}),
-			WithBreakerPolicy(BreakerPolicy{FailureThreshold: 1, Recovery: time.Second, HalfOpenProbes: 3}))
+			WithBreaker(breaker.Settings{FailureThreshold: 1, Recovery: time.Second, HalfOpenProbes: 3}))
 		resp, _ := c.Get(context.Background(), "/")
 		resp.Body.Close()
 		time.Sleep(time.Second)
@@ -87,27 +89,29 @@ func TestModes_R45_HalfOpenProbes(t *testing.T) {
 		if srv.Hits() != 1+3 {
 			t.Errorf("hits %d, want 1 + 3 probes", srv.Hits())
 		}
-		if s := c.Breakers()[0]; s.State.String() != "closed" {
+		if s := c.Breakers()["http://upstream.test:80"]; s.State.String() != "closed" {
 			t.Errorf("after 3 good probes: %+v", s)
 		}
 	})
 }
 
-// R45: invalid breaker policies are errors from New; the last of
-// WithCircuitBreaker and WithBreakerPolicy wins.
+// R45: invalid breaker settings are errors from New, and so are the
+// per-breaker callbacks; the last of WithCircuitBreaker and WithBreaker
+// wins.
 func TestModes_R45_Config(t *testing.T) {
-	for _, p := range []BreakerPolicy{{FailureRatio: 1.5}, {MinimumThroughput: -1}, {Window: -1}, {HalfOpenProbes: -1},
-		{SlowCallThreshold: -1}, {MaxRecovery: -1}, {FailureThreshold: -1}, {Recovery: -1}} {
-		if _, err := New("", WithBreakerPolicy(p)); !errors.Is(err, ErrInvalidConfig) {
-			t.Errorf("%+v: %v", p, err)
+	for _, s := range []breaker.Settings{{FailureRatio: 1.5}, {MinimumThroughput: -1}, {Window: -1}, {HalfOpenProbes: -1},
+		{SlowCall: -1}, {MaxRecovery: -1}, {FailureThreshold: -1}, {Recovery: -1},
+		{Now: time.Now}, {OnStateChange: func(breaker.Change) {}}, {OnPanic: func(any) {}}, {Recovery: 30}} {
+		if _, err := New("", WithBreaker(s)); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("%+v: %v", s, err)
 		}
 	}
-	c, _ := New("", WithBreakerPolicy(BreakerPolicy{FailureRatio: 0.5}), WithCircuitBreaker(0, 0))
-	if c.failureThreshold != 0 {
-		t.Error("WithCircuitBreaker(0, 0) after a policy did not disable the breaker")
+	c, _ := New("", WithBreaker(breaker.Settings{FailureRatio: 0.5}), WithCircuitBreaker(0, 0))
+	if !c.breakerOff {
+		t.Error("WithCircuitBreaker(0, 0) after WithBreaker did not disable the breaker")
 	}
-	c, _ = New("", WithCircuitBreaker(0, 0), WithBreakerPolicy(BreakerPolicy{}))
-	if c.failureThreshold != DefaultFailureThreshold || c.breaker.Recovery != DefaultRecovery {
-		t.Error("the zero policy after WithCircuitBreaker(0, 0) is not the default breaker")
+	c, _ = New("", WithCircuitBreaker(0, 0), WithBreaker(breaker.Settings{}))
+	if c.breakerOff || c.breaker.FailureRatio != 0 {
+		t.Error("zero settings after WithCircuitBreaker(0, 0) are not the default breaker")
 	}
 }

@@ -51,7 +51,7 @@ func TestRetry_R6_R7_DNSFailure(t *testing.T) {
 	defer c.Close()
 	_, err := c.Post(context.Background(), "/", JSON(1))
 	var dnsErr *net.DNSError
-	if !errors.As(err, &dnsErr) || ErrorClass(err) != "dns" {
+	if !errors.As(err, &dnsErr) || ClassOf(err) != "dns" {
 		t.Fatalf("err = %v", err)
 	}
 	if dials != 3 {
@@ -253,8 +253,8 @@ func TestDecode_R33(t *testing.T) {
 	if !errors.As(err, &se) || se.StatusCode != 500 || len(se.Body) > 1024 || len(se.Body) < 1022 {
 		t.Fatalf("StatusError %v", err)
 	}
-	if ErrorClass(err) != "status" {
-		t.Errorf("ErrorClass(*StatusError) = %q", ErrorClass(err))
+	if ClassOf(err) != "status" {
+		t.Errorf("ClassOf(*StatusError) = %q", ClassOf(err))
 	}
 	if se.URL != "https://x.test/a" || strings.Contains(se.Error(), "secret") {
 		t.Errorf("R28: StatusError URL %q", se.URL)

@@ -1,7 +1,6 @@
 package httpclient
 
 import (
-	"cmp"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -12,15 +11,14 @@ import (
 	"github.com/tempestsdk/tempest/breaker"
 )
 
-// Defaults applied by New; docs/defaults.md gives the reason for each.
+// Defaults applied by New, as documented on each option and field;
+// docs/defaults.md gives the reason for each.
 const (
-	DefaultTimeout          = 10 * time.Second
-	DefaultMaxAttempts      = 3
-	DefaultBackoffInitial   = 500 * time.Millisecond
-	DefaultBackoffMax       = 8 * time.Second
-	DefaultJitter           = 0.2
-	DefaultFailureThreshold = 5
-	DefaultRecovery         = 30 * time.Second
+	defaultTimeout        = 10 * time.Second
+	defaultMaxAttempts    = 3
+	defaultBackoffInitial = 500 * time.Millisecond
+	defaultBackoffMax     = 8 * time.Second
+	defaultJitter         = 0.2
 )
 
 // unitSlip returns the complaint about a duration d that is positive but
@@ -46,27 +44,42 @@ type Option func(*config)
 
 // RetryPolicy says how often and how patiently a call is retried. Zero fields
 // take the defaults noted on each.
+//
+// What is retried: the statuses 429, 500, 502, 503 and 504 and the transport
+// failures known to be transient, for a request that may be sent again: a
+// GET, HEAD, OPTIONS, TRACE, PUT or DELETE, one carrying an Idempotency-Key
+// or sent with [Idempotent], or one whose failure proves nothing was sent.
+// RetryIf may change what is retried, never whom: a POST that may have been
+// processed is not sent again, whatever it says.
 type RetryPolicy struct {
-	// MaxAttempts is the number of attempts per hop, the first included; 1
-	// disables retries. Default 3. Negative is an error.
+	// MaxAttempts is the number of attempts per request, the first
+	// included; 1 disables retries. Default 3. Negative is an error.
 	MaxAttempts int
 	// BackoffInitial is the wait before the second attempt; each later wait
 	// doubles, up to BackoffMax. Default 500ms, or BackoffMax if that is set
 	// and smaller. Negative is an error.
 	BackoffInitial time.Duration
 	// BackoffMax caps every wait, and a Retry-After asking for more ends the
-	// call with that response instead (R9). Default 8s, or BackoffInitial if
-	// that is set and larger. Negative, or smaller than a set BackoffInitial,
-	// is an error.
+	// call with that response instead. Default 8s, or BackoffInitial if that
+	// is set and larger. Negative, or smaller than a set BackoffInitial, is
+	// an error.
 	BackoffMax time.Duration
 	// Jitter is the fraction by which a computed wait may be shortened at
-	// random, so that many clients do not retry in step (R8). Default 0.2;
+	// random, so that many clients do not retry in step. Default 0.2;
 	// negative disables jitter; above 0.5 is an error.
 	Jitter float64
-	// RetryIf, when set, is asked about each outcome the rules would retry; it
-	// can only narrow them (R7): returning false stops retrying. resp is nil
-	// when err is not.
-	RetryIf func(resp *http.Response, err error) bool
+	// Backoff, when set, gives the wait before attempt n+1 in place of the
+	// exponential one (linear, per attempt, or read from the response: resp
+	// is nil when err is not). Its result is used as it is, with no jitter;
+	// a negative one is 0. On 429 and 503 a Retry-After still wins.
+	Backoff func(n int, resp *http.Response, err error) time.Duration
+	// RetryIf, when set, decides for every outcome of a request that may be
+	// sent again (see above): retryable is what the rules say, and the
+	// answer wins, so RetryIf can narrow them (stop on a 503 from one path)
+	// or widen them (retry a 404 after a write that is not visible yet).
+	// It is not asked once the caller's context has ended, nor about a
+	// fault of the caller's own request. resp is nil when err is not.
+	RetryIf func(resp *http.Response, err error, retryable bool) bool
 }
 
 // resolve applies the defaults and validates p.
@@ -87,19 +100,19 @@ func (p RetryPolicy) resolve() (RetryPolicy, error) {
 		return p, fmt.Errorf("%w: RetryPolicy.Jitter %v is above 0.5", ErrInvalidConfig, p.Jitter)
 	}
 	if p.MaxAttempts == 0 {
-		p.MaxAttempts = DefaultMaxAttempts
+		p.MaxAttempts = defaultMaxAttempts
 	}
 	switch {
 	case p.BackoffInitial == 0 && p.BackoffMax == 0:
-		p.BackoffInitial, p.BackoffMax = DefaultBackoffInitial, DefaultBackoffMax
+		p.BackoffInitial, p.BackoffMax = defaultBackoffInitial, defaultBackoffMax
 	case p.BackoffInitial == 0:
-		p.BackoffInitial = min(DefaultBackoffInitial, p.BackoffMax)
+		p.BackoffInitial = min(defaultBackoffInitial, p.BackoffMax)
 	case p.BackoffMax == 0:
-		p.BackoffMax = max(DefaultBackoffMax, p.BackoffInitial)
+		p.BackoffMax = max(defaultBackoffMax, p.BackoffInitial)
 	}
 	switch {
 	case p.Jitter == 0:
-		p.Jitter = DefaultJitter
+		p.Jitter = defaultJitter
 	case p.Jitter < 0:
 		p.Jitter = 0
 	}
@@ -107,24 +120,23 @@ func (p RetryPolicy) resolve() (RetryPolicy, error) {
 }
 
 type config struct {
-	timeout          time.Duration
-	timeoutSet       bool
-	retry            RetryPolicy
-	failureThreshold int
-	recovery         time.Duration
-	defaultHeaders   http.Header
-	propagateID      bool
-	transport        http.RoundTripper
-	logger           *slog.Logger
-	hooks            Hooks
-	budget           RetryBudget
-	hedge            HedgePolicy
-	attemptHeader    string
-	totalTimeout     time.Duration
-	maxOrigins       int
-	idleExpiry       time.Duration
-	breakerExtra     BreakerPolicy // the modes beyond consecutive failures (R45)
-	errs             []error
+	timeout        time.Duration
+	timeoutSet     bool
+	retry          RetryPolicy
+	breakerOff     bool             // WithCircuitBreaker(0, ...)
+	breakerCfg     breaker.Settings // as given; callbacks refused
+	defaultHeaders http.Header
+	propagateID    bool
+	transport      http.RoundTripper
+	logger         *slog.Logger
+	hooks          Hooks
+	budget         RetryBudget
+	hedge          HedgePolicy
+	attemptHeader  string
+	totalTimeout   time.Duration
+	maxOrigins     int
+	idleExpiry     time.Duration
+	errs           []error
 }
 
 // WithTimeout sets the per-attempt timeout, from the dial to the end of the
@@ -151,10 +163,11 @@ func WithRetryPolicy(p RetryPolicy) Option {
 }
 
 // WithCircuitBreaker sets the per-origin breaker: it opens after
-// failureThreshold consecutive failures and half-opens after recovery (R16-R21).
-// Default 5 and 30s; failureThreshold 0 disables the breaker; recovery 0 means
-// 30s; negative values are errors, and so is a recovery under 1ms, which is a
-// unit slip: WithCircuitBreaker(5, 30) would be 30ns.
+// failureThreshold consecutive failures and half-opens after recovery.
+// Default 5 and 30s. failureThreshold 0 disables the breaker (unlike a zero
+// breaker.Settings.FailureThreshold, which means the default); recovery 0
+// means 30s. Negative values are errors, and so is a recovery under 1ms,
+// which is a unit slip: WithCircuitBreaker(5, 30) would be 30ns.
 func WithCircuitBreaker(failureThreshold int, recovery time.Duration) Option {
 	return func(c *config) {
 		if failureThreshold < 0 {
@@ -169,91 +182,37 @@ func WithCircuitBreaker(failureThreshold int, recovery time.Duration) Option {
 			c.errs = append(c.errs, fmt.Errorf("%w: %s", ErrInvalidConfig, msg))
 			return
 		}
-		if recovery == 0 {
-			recovery = DefaultRecovery
-		}
-		c.failureThreshold, c.recovery = failureThreshold, recovery
-		c.breakerExtra = BreakerPolicy{}
+		c.breakerOff = failureThreshold == 0
+		c.breakerCfg = breaker.Settings{FailureThreshold: failureThreshold, Recovery: recovery}
 	}
 }
 
-// BreakerPolicy configures the per-origin breaker in full (R45); zero fields
-// take the defaults noted on each, and the zero BreakerPolicy is the breaker
-// of WithCircuitBreaker(5, 30*time.Second).
-type BreakerPolicy struct {
-	// Disabled turns the breaker off, as WithCircuitBreaker(0, 0) does.
-	Disabled bool
-	// FailureThreshold is the run of consecutive failures that opens the
-	// circuit, when FailureRatio is 0. Default 5. Negative is an error.
-	FailureThreshold int
-	// Recovery is how long the circuit stays open before it half-opens.
-	// Default 30s. Negative is an error, and so is under 1ms (a unit slip).
-	Recovery time.Duration
-	// FailureRatio > 0 selects the ratio mode: the circuit opens when, over
-	// the last Window, at least MinimumThroughput outcomes were seen and the
-	// share of failures reached FailureRatio (0.5 is a good start). Above 1
-	// is an error.
-	FailureRatio float64
-	// MinimumThroughput: ratio mode only. Default 20.
-	MinimumThroughput int
-	// Window: ratio mode only. Default 10s.
-	Window time.Duration
-	// SlowCallThreshold > 0 counts an attempt whose response headers arrive
-	// later than it as a failure. Default 0, off.
-	SlowCallThreshold time.Duration
-	// MaxRecovery > Recovery lengthens repeated breaks, from the second
-	// consecutive failed probe, up to MaxRecovery. Default 0, off. Under 1ms
-	// but positive is an error (a unit slip).
-	MaxRecovery time.Duration
-	// HalfOpenProbes is how many probes a half-open circuit admits at once;
-	// all must succeed to close it. Default 1.
-	HalfOpenProbes int
-}
-
-// WithBreakerPolicy sets the per-origin breaker in full: the ratio mode,
-// slow calls, growth of repeated breaks and several probes (R45). It replaces
-// what WithCircuitBreaker set, and the other way round: the last wins.
-func WithBreakerPolicy(p BreakerPolicy) Option {
+// WithBreaker sets the per-origin breaker in full, with the breaker
+// package's own settings: the ratio mode, slow calls, growth of repeated
+// breaks, several probes. Zero fields mean the breaker package's defaults.
+// ProbeTimeout bounds the probes of calls made with NoTimeout; other
+// probes are bounded by their attempt timeout. It replaces what
+// WithCircuitBreaker set, and the other way round: the last wins.
+//
+// Now, OnStateChange and OnPanic must be nil, or New returns an error: the
+// client makes one breaker per origin on its own clock, and reports their
+// changes, with the origin, to Hooks.StateChange.
+func WithBreaker(s breaker.Settings) Option {
 	return func(c *config) {
-		if p.Disabled {
-			c.failureThreshold, c.breakerExtra = 0, BreakerPolicy{}
+		if s.Now != nil || s.OnStateChange != nil || s.OnPanic != nil {
+			c.errs = append(c.errs, fmt.Errorf("%w: WithBreaker: Settings.Now, OnStateChange and OnPanic are per breaker; the client keeps one breaker per origin on its own clock and reports changes to Hooks.StateChange", ErrInvalidConfig))
 			return
 		}
-		if p.FailureThreshold < 0 || p.Recovery < 0 {
-			c.errs = append(c.errs, fmt.Errorf("%w: BreakerPolicy: negative FailureThreshold or Recovery", ErrInvalidConfig))
-			return
-		}
-		slip := false
 		for _, f := range []struct {
 			name string
 			d    time.Duration
-		}{{"Recovery", p.Recovery}, {"MaxRecovery", p.MaxRecovery}} {
-			if msg := unitSlip(fmt.Sprintf("BreakerPolicy.%s (%v)", f.name, f.d), f.d); msg != "" {
+		}{{"Recovery", s.Recovery}, {"MaxRecovery", s.MaxRecovery}, {"ProbeTimeout", s.ProbeTimeout}} {
+			if msg := unitSlip(fmt.Sprintf("WithBreaker: Settings.%s (%v)", f.name, f.d), f.d); msg != "" {
 				c.errs = append(c.errs, fmt.Errorf("%w: %s", ErrInvalidConfig, msg))
-				slip = true
+				return
 			}
 		}
-		if slip {
-			return
-		}
-		c.failureThreshold = cmp.Or(p.FailureThreshold, DefaultFailureThreshold)
-		c.recovery = cmp.Or(p.Recovery, DefaultRecovery)
-		c.breakerExtra = p
-	}
-}
-
-// breakerSettings is the breaker of one origin, as configured.
-func (c *config) breakerSettings() breaker.Settings {
-	x := c.breakerExtra
-	return breaker.Settings{
-		FailureThreshold:  c.failureThreshold,
-		Recovery:          c.recovery,
-		FailureRatio:      x.FailureRatio,
-		MinimumThroughput: x.MinimumThroughput,
-		Window:            x.Window,
-		SlowCall:          x.SlowCallThreshold,
-		MaxRecovery:       x.MaxRecovery,
-		HalfOpenProbes:    x.HalfOpenProbes,
+		c.breakerOff, c.breakerCfg = false, s
 	}
 }
 

@@ -226,8 +226,8 @@ func TestNew_Defaults(t *testing.T) {
 		c.retry.BackoffMax != want.BackoffMax || c.retry.Jitter != want.Jitter {
 		t.Errorf("retry = %+v, want %+v", c.retry, want)
 	}
-	if c.failureThreshold != 5 || c.recovery != 30*time.Second || !c.propagateID {
-		t.Errorf("breaker %d/%v propagate %v", c.failureThreshold, c.recovery, c.propagateID)
+	if c.breakerOff || c.breaker.FailureThreshold != 0 || c.breaker.Recovery != 0 || !c.propagateID {
+		t.Errorf("breaker %+v propagate %v: want the breaker package's defaults", c.breaker, c.propagateID)
 	}
 	if c.ownTransport == nil {
 		t.Error("no own transport")
@@ -294,7 +294,7 @@ func TestAppendQuery_R3(t *testing.T) {
 		}
 	}
 	var cc callConfig
-	Query("a b", "c&d")(&cc)
+	Query("a b", "c&d").applyCall(&cc)
 	if cc.query[0] != "a+b=c%26d" {
 		t.Errorf("Query escaping = %q", cc.query[0])
 	}

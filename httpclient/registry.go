@@ -53,8 +53,8 @@ type originKey struct{ scheme, host string }
 
 // Defaults of WithOriginLimit.
 const (
-	DefaultMaxOrigins       = 1024
-	DefaultOriginIdleExpiry = 10 * time.Minute
+	defaultMaxOrigins = 1024
+	defaultIdleExpiry = 10 * time.Minute
 )
 
 // WithOriginLimit bounds the per-origin state (breakers and retry budgets) a
@@ -334,7 +334,7 @@ func (r *registry) newState(origin string, br *breaker.Breaker) *originState {
 	if !c.budget.Disabled {
 		s.budget = newBudget(c.budget)
 	}
-	if c.failureThreshold > 0 && br == nil {
+	if !c.breakerOff && br == nil {
 		settings := c.breaker
 		settings.OnStateChange = func(ch breaker.Change) { c.stateChange(origin, ch) }
 		br, err := breaker.New(settings)
@@ -345,11 +345,12 @@ func (r *registry) newState(origin string, br *breaker.Breaker) *originState {
 	return s
 }
 
-// probeBound is how long a breaker probe may go unanswered (R19): its attempt
-// timeout, or the recovery time when the call lifted the timeout.
-func probeBound(timeout time.Duration, noTimeout bool, recovery time.Duration) time.Duration {
+// probeBound is how long a breaker probe may go unanswered: its attempt
+// timeout, or, when its call lifted the timeout, 0 for the breaker's
+// ProbeTimeout (by default its Recovery).
+func probeBound(timeout time.Duration, noTimeout bool) time.Duration {
 	if noTimeout {
-		return recovery
+		return 0
 	}
 	return timeout
 }

@@ -59,7 +59,7 @@ func TestRegistry_R58_OpenCircuitOutlivesEviction(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		up := &hostCounter{}
 		c, err := New("", WithTransport(up), WithOriginLimit(4, time.Hour), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}),
-			WithBreakerPolicy(BreakerPolicy{FailureThreshold: 3, Recovery: time.Minute, MaxRecovery: time.Hour}))
+			WithBreaker(breaker.Settings{FailureThreshold: 3, Recovery: time.Minute, MaxRecovery: time.Hour}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +106,7 @@ func TestRegistry_R58_OpenCircuitOutlivesEviction(t *testing.T) {
 	})
 }
 
-func mustBreaker(t *testing.T, c *Client, origin string) BreakerSnapshot {
+func mustBreaker(t *testing.T, c *Client, origin string) breaker.Snapshot {
 	t.Helper()
 	s, err := c.Breaker(origin)
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tempestsdk/tempest/breaker"
+
 	"github.com/tempestsdk/tempest/httpclienttest"
 	"github.com/tempestsdk/tempest/requestid"
 )
@@ -247,8 +249,8 @@ func TestConfig_R34_SubMillisecondDurationIsError(t *testing.T) {
 		"WithTimeout":                {WithTimeout(10), "WithTimeout(10ns): under 1ms; did you mean 10*time.Second?"},
 		"WithTotalTimeout":           {WithTotalTimeout(30), "WithTotalTimeout(30ns): under 1ms; did you mean 30*time.Second?"},
 		"WithCircuitBreaker":         {WithCircuitBreaker(5, 30), "WithCircuitBreaker recovery (30ns): under 1ms; did you mean 30*time.Second?"},
-		"BreakerPolicy.Recovery":     {WithBreakerPolicy(BreakerPolicy{Recovery: 30}), "BreakerPolicy.Recovery (30ns): under 1ms; did you mean 30*time.Second?"},
-		"BreakerPolicy.MaxRecovery":  {WithBreakerPolicy(BreakerPolicy{MaxRecovery: 300}), "BreakerPolicy.MaxRecovery (300ns): under 1ms; did you mean 300*time.Millisecond or 300*time.Second?"},
+		"BreakerPolicy.Recovery":     {WithBreaker(breaker.Settings{Recovery: 30}), "WithBreaker: Settings.Recovery (30ns): under 1ms; did you mean 30*time.Second?"},
+		"BreakerPolicy.MaxRecovery":  {WithBreaker(breaker.Settings{MaxRecovery: 300}), "WithBreaker: Settings.MaxRecovery (300ns): under 1ms; did you mean 300*time.Millisecond or 300*time.Second?"},
 		"WithTimeout just under 1ms": {WithTimeout(time.Millisecond - 1), "WithTimeout(999.999µs): under 1ms"},
 	}
 	for name, tc := range cases {
@@ -264,7 +266,7 @@ func TestConfig_R34_SubMillisecondDurationIsError(t *testing.T) {
 	}
 	// 1ms is the smallest accepted value.
 	c, err := New("", WithTimeout(time.Millisecond), WithTotalTimeout(time.Millisecond),
-		WithBreakerPolicy(BreakerPolicy{Recovery: time.Millisecond, MaxRecovery: time.Millisecond}))
+		WithBreaker(breaker.Settings{Recovery: time.Millisecond, MaxRecovery: time.Millisecond}))
 	if err != nil {
 		t.Fatalf("1ms rejected: %v", err)
 	}
@@ -278,7 +280,7 @@ func TestRequestOptions_R40_SubMillisecondTimeoutIsError(t *testing.T) {
 	srv, c := upstream(t, nil, nil)
 	ctx := context.Background()
 	cases := map[string]struct {
-		opt  RequestOption
+		opt  SendOption
 		want string
 	}{
 		"Timeout":      {Timeout(10), "Timeout(10ns): under 1ms; did you mean 10*time.Second?"},

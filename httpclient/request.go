@@ -12,10 +12,32 @@ import (
 	"time"
 )
 
-// RequestOption shapes one call. Build them only with this package's
-// functions; a nil RequestOption is ignored, and among repeated options the
-// last wins (Header and Query add, so repeats accumulate).
-type RequestOption func(*callConfig)
+// RequestOption shapes one call: what the request carries ([JSON], [Form],
+// [Body], [Header], [Query]) or how it is sent (every [SendOption]). Build
+// them only with this package's functions; a nil RequestOption is ignored,
+// and among repeated options the last wins ([Header] and [Query] add, so
+// repeats accumulate).
+type RequestOption interface {
+	applyCall(*callConfig)
+}
+
+// SendOption is a RequestOption about how a request is sent rather than what
+// it carries: [Timeout], [NoTimeout], [TotalTimeout], [Idempotent], [Retry],
+// [NoRetry], [NoHedge]. Only these can travel in a context, through
+// [WithRequestOptions], to the transport of [Client.StandardClient] or
+// [Client.Do], so passing a request-building option there does not compile.
+type SendOption func(*sendOptions)
+
+func (o SendOption) applyCall(c *callConfig) {
+	if o != nil {
+		o(&c.send)
+	}
+}
+
+// buildOption is a RequestOption that builds the request.
+type buildOption func(*callConfig)
+
+func (o buildOption) applyCall(c *callConfig) { o(c) }
 
 // callConfig is what a call's options decide. Only the sending options (see
 // sendOptions) reach the transport, through the request's context.
@@ -46,22 +68,21 @@ func (s *sendOptions) isZero() bool { return *s == sendOptions{} }
 type sendOptionsKey struct{}
 
 // WithRequestOptions returns a context that carries opts to the client's
-// transport, for code that only holds the *http.Client of StandardClient (or
-// calls Do). Only the options that shape sending take effect this way:
-// Timeout, NoTimeout, TotalTimeout, Idempotent, Retry, NoRetry and NoHedge.
-// Body, header and query options are ignored here: set those on the
-// *http.Request.
-func WithRequestOptions(ctx context.Context, opts ...RequestOption) context.Context {
-	var cc callConfig
+// transport, for code that only holds the *http.Client of
+// [Client.StandardClient], or calls [Client.Do]. Options already in ctx are
+// kept; opts apply over them. What the request carries (body, headers,
+// query) is set on the *http.Request itself.
+func WithRequestOptions(ctx context.Context, opts ...SendOption) context.Context {
+	var so sendOptions
 	if prev, ok := ctx.Value(sendOptionsKey{}).(*sendOptions); ok {
-		cc.send = *prev
+		so = *prev
 	}
 	for _, o := range opts {
 		if o != nil {
-			o(&cc)
+			o(&so)
 		}
 	}
-	return context.WithValue(ctx, sendOptionsKey{}, &cc.send)
+	return context.WithValue(ctx, sendOptionsKey{}, &so)
 }
 
 func sendOptionsFrom(ctx context.Context) *sendOptions {
@@ -73,7 +94,7 @@ func sendOptionsFrom(ctx context.Context) *sendOptions {
 // is encoded once, before any attempt; an encoding error ends the call before
 // anything is sent (R3).
 func JSON(v any) RequestOption {
-	return func(c *callConfig) {
+	return buildOption(func(c *callConfig) {
 		c.contentType = "application/json"
 		c.body = func() (io.Reader, error) {
 			b, err := json.Marshal(v)
@@ -82,89 +103,89 @@ func JSON(v any) RequestOption {
 			}
 			return bytes.NewReader(b), nil
 		}
-	}
+	})
 }
 
 // Form sends values URL-encoded with Content-Type
 // application/x-www-form-urlencoded. The values are copied.
 func Form(values url.Values) RequestOption {
 	encoded := values.Encode()
-	return func(c *callConfig) {
+	return buildOption(func(c *callConfig) {
 		c.contentType = "application/x-www-form-urlencoded"
 		c.body = func() (io.Reader, error) { return strings.NewReader(encoded), nil }
-	}
+	})
 }
 
 // Body sends r with the given Content-Type ("" sets none). A *bytes.Reader,
 // *bytes.Buffer or *strings.Reader is replayed on retries; any other reader
 // cannot be replayed, so the call makes a single attempt (R13).
 func Body(r io.Reader, contentType string) RequestOption {
-	return func(c *callConfig) {
+	return buildOption(func(c *callConfig) {
 		c.contentType = contentType
 		c.body = func() (io.Reader, error) { return r, nil }
-	}
+	})
 }
 
 // Header sets a header on the call. Call headers win over the context's
 // request ID and the client's default headers (R23).
 func Header(key, value string) RequestOption {
-	return func(c *callConfig) {
+	return buildOption(func(c *callConfig) {
 		if c.header == nil {
 			c.header = make(http.Header)
 		}
 		c.header.Add(key, value)
-	}
+	})
 }
 
 // Query appends key=value, both escaped, after the URL's existing query,
 // which is kept as written, and before a fragment (R3).
 func Query(key, value string) RequestOption {
 	pair := url.QueryEscape(key) + "=" + url.QueryEscape(value)
-	return func(c *callConfig) { c.query = append(c.query, pair) }
+	return buildOption(func(c *callConfig) { c.query = append(c.query, pair) })
 }
 
 // Timeout sets this call's per-attempt timeout, in place of the client's.
 // d <= 0 makes the call fail before sending, with an error wrapping
 // ErrInvalidRequest, and so does d under 1ms, a unit slip (Timeout(10) would
 // be 10ns); use NoTimeout to lift the timeout.
-func Timeout(d time.Duration) RequestOption {
+func Timeout(d time.Duration) SendOption {
 	var slip error
 	if msg := unitSlip(fmt.Sprintf("Timeout(%v)", d), d); msg != "" {
 		slip = fmt.Errorf("%w: %s", ErrInvalidRequest, msg)
 	}
-	return func(c *callConfig) {
-		c.send.timeout, c.send.timeoutSet, c.send.noTimeout = d, true, false
-		c.send.timeoutErr = slip
+	return func(s *sendOptions) {
+		s.timeout, s.timeoutSet, s.noTimeout = d, true, false
+		s.timeoutErr = slip
 	}
 }
 
 // NoTimeout lifts the per-attempt timeout for this call, for streaming
 // responses (R14). The caller's context still bounds the call; a breaker
 // probe is still bounded by the breaker's recovery time (R19).
-func NoTimeout() RequestOption {
-	return func(c *callConfig) {
-		c.send.noTimeout, c.send.timeoutSet, c.send.timeout = true, false, 0
-		c.send.timeoutErr = nil
+func NoTimeout() SendOption {
+	return func(s *sendOptions) {
+		s.noTimeout, s.timeoutSet, s.timeout = true, false, 0
+		s.timeoutErr = nil
 	}
 }
 
 // Idempotent marks the call as safe to repeat, so that methods such as POST
 // and PATCH are retried like PUT (R7). Prefer an Idempotency-Key header when
 // the upstream supports one.
-func Idempotent() RequestOption {
-	return func(c *callConfig) { c.send.idempotent = true }
+func Idempotent() SendOption {
+	return func(s *sendOptions) { s.idempotent = true }
 }
 
 // Retry sets this call's retry policy, in place of the client's. Its zero
 // fields take the package defaults, not the client's.
-func Retry(p RetryPolicy) RequestOption {
+func Retry(p RetryPolicy) SendOption {
 	resolved, err := p.resolve()
-	return func(c *callConfig) {
+	return func(s *sendOptions) {
 		if err != nil {
-			c.send.retry, c.send.retryErr = nil, err
+			s.retry, s.retryErr = nil, err
 			return
 		}
-		c.send.retry, c.send.retryErr = &resolved, nil
+		s.retry, s.retryErr = &resolved, nil
 	}
 }
 
@@ -172,20 +193,20 @@ func Retry(p RetryPolicy) RequestOption {
 // WithTotalTimeout (R47); d <= 0 makes the call fail before sending, with an
 // error wrapping ErrInvalidRequest, and so does d under 1ms, a unit slip
 // (TotalTimeout(30) would be 30ns).
-func TotalTimeout(d time.Duration) RequestOption {
+func TotalTimeout(d time.Duration) SendOption {
 	var bad error
 	if d <= 0 {
 		bad = fmt.Errorf("%w: TotalTimeout(%v) must be positive", ErrInvalidRequest, d)
 	} else if msg := unitSlip(fmt.Sprintf("TotalTimeout(%v)", d), d); msg != "" {
 		bad = fmt.Errorf("%w: %s", ErrInvalidRequest, msg)
 	}
-	return func(c *callConfig) {
-		c.send.total, c.send.totalErr = d, bad
+	return func(s *sendOptions) {
+		s.total, s.totalErr = d, bad
 	}
 }
 
 // NoRetry makes the call a single attempt per hop.
-func NoRetry() RequestOption {
+func NoRetry() SendOption {
 	return Retry(RetryPolicy{MaxAttempts: 1})
 }
 
@@ -210,7 +231,7 @@ func (c *Client) build(ctx context.Context, method, target string, opts []Reques
 	var cc callConfig
 	for _, o := range opts {
 		if o != nil {
-			o(&cc)
+			o.applyCall(&cc)
 		}
 	}
 	if len(cc.query) > 0 {

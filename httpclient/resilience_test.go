@@ -29,8 +29,8 @@ func outage(t *testing.T, b RetryBudget) (perCall float64, budgetStops int64) {
 		var stops atomic.Int64
 		srv, c := memUpstream(t, httpclienttest.Sequence{{Status: 503}},
 			WithCircuitBreaker(0, 0), WithRetryBudget(b),
-			WithHooks(Hooks{GiveUp: func(_ context.Context, e GiveUpEvent) {
-				if e.Reason == "budget" {
+			WithHooks(Hooks{GiveUp: func(_ context.Context, _ Attempt, why Stop) {
+				if why == StopBudget {
 					stops.Add(1)
 				}
 			}}))

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
@@ -41,7 +40,7 @@ type attemptResult struct {
 	callerEnded bool // the caller's context ended: never retried
 	callerFault bool // the caller's request body failed it: never retried (R56)
 	a           Attempt
-	class       string
+	result      AttemptResult // as AttemptDone saw it
 }
 
 // deadlineFirst reports whether the caller's deadline comes no later than
@@ -74,12 +73,6 @@ func (h *hop) countCall() {
 	}
 }
 
-// budgetAllows reports, before a wait, whether the budget would pay for a
-// retry now; it takes nothing.
-func (h *hop) budgetAllows() bool {
-	return h.st.budget == nil || h.st.budget.allows()
-}
-
 // errBudgetSpent refuses an attempt the breaker admitted but the retry
 // budget cannot pay for (R46).
 var errBudgetSpent = errors.New("httpclient: retry budget spent")
@@ -102,7 +95,9 @@ func (h *hop) body(n, k int) (io.ReadCloser, error) {
 	return newRequestBody(b, h.req.ContentLength), nil
 }
 
-// run is the retry loop of one hop (R5-R13, R21).
+// run is the retry loop of one hop. Its decisions are pure functions of
+// the outcome (decide, nextWait, gate); run does the sending, the waiting
+// and the reporting.
 func (h *hop) run() (*http.Response, error) {
 	c := h.c
 	var last attemptResult
@@ -124,11 +119,11 @@ func (h *hop) run() (*http.Response, error) {
 			if err != nil {
 				ticket.Done(breaker.Ignore)
 				closeResponse(lastResp)
-				return nil, err
+				return nil, h.stopped(err, n-1, StopSettled)
 			}
 			// A retry is paid for only once the breaker has admitted
-			// it and its body is ready (R46); a call counts once its
-			// first attempt is admitted.
+			// it and its body is ready; a call counts once its first
+			// attempt is admitted.
 			if n > 1 && !h.spend() {
 				ticket.Done(breaker.Ignore)
 				closeBody(body)
@@ -143,98 +138,152 @@ func (h *hop) run() (*http.Response, error) {
 		lastResp, lastErr = nil, nil
 		resp, err := r.resp, r.err
 		if r.callerEnded || r.callerFault {
-			return nil, err
+			return nil, h.stopped(err, n, StopSettled)
 		}
 
-		// Is this outcome retried (R6, R7)?
-		var retryable, retry bool
-		if err != nil {
-			retryable = retryableError(err)
-			retry = retryable && (h.idempotent || provesNotSent(err, h.t.trustDial))
-		} else {
-			retryable = retryableStatus(resp.StatusCode)
-			retry = retryable && h.idempotent
+		retryable, repeatable := h.classify(resp, err)
+		var answer *bool
+		if repeatable && h.policy.RetryIf != nil {
+			a := c.retryIf(h.ctx, h.policy.RetryIf, resp, err, retryable)
+			answer = &a
 		}
-		if retry && h.policy.RetryIf != nil && !c.retryIf(h.ctx, h.policy.RetryIf, resp, err) {
-			return resp, err // the caller's predicate decided: its own trace
+		retry, stop := decide(n, h.maxAttempts, h.policy.MaxAttempts, retryable, repeatable, h.bodyOnce, answer)
+		if !retry {
+			return h.finish(r.a, resp, err, n, stop)
 		}
-		if !retry || n >= h.maxAttempts {
-			// A retryable outcome not retried for the request's sake
-			// leaves a trace (R41): the method is not idempotent, or
-			// the body cannot be replayed.
-			switch {
-			case retryable && !retry:
-				c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: "not-idempotent"})
-			case retry && h.bodyOnce && h.policy.MaxAttempts > 1:
-				c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: "body-not-replayable"})
-			}
-			return resp, err
-		}
-
-		reason := r.class
-		if resp != nil {
-			reason = strconv.Itoa(resp.StatusCode)
-		}
-		wait := jittered(backoff(h.policy.BackoffInitial, h.policy.BackoffMax, n), h.policy.Jitter)
-		fromRetryAfter := false
-		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-			if ra, ok := parseRetryAfter(resp.Header, time.Now()); ok {
-				if ra > h.policy.BackoffMax {
-					c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: "retry-after-over-cap"})
-					return resp, nil // R9: the caller decides whether to come back that late
-				}
-				wait, fromRetryAfter = ra, true
-			}
+		wait, fromRetryAfter, stop := nextWait(h.policy, n, resp, err, time.Now())
+		if stop != "" {
+			return h.finish(r.a, resp, err, n, stop) // R9: the caller decides whether to come back that late
 		}
 		if resp != nil {
 			switch berr := bufferBody(resp); {
 			case berr == errBodyTooLarge:
-				c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: "body-too-large"})
-				return resp, nil
+				return h.finish(r.a, resp, nil, n, StopBodyTooLarge)
 			case berr != nil:
-				// R11: the attempt's outcome is the failed read.
+				// The attempt's outcome is the failed read; it is
+				// retried only as a failure the rules retry.
 				resp, err = nil, berr
-				reason = ErrorClass(berr)
 				if !retryableError(berr) || !h.idempotent {
-					return nil, berr
+					return h.finish(r.a, nil, berr, n, StopSettled)
 				}
 			}
 		}
 		last, lastResp, lastErr = r, resp, err
 
-		if dl, ok := h.ctx.Deadline(); ok && time.Until(dl) <= wait {
-			c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: "deadline"})
-			return lastResp, lastErr // R10: no sleeping in vain
+		if stop := gate(h.ctx, wait, h.st, time.Now()); stop != "" {
+			return h.finish(r.a, lastResp, lastErr, n, stop)
 		}
-		// R53: a circuit that will still be open when the wait ends
-		// would refuse the next attempt; say so now instead of sleeping.
-		if h.st.br != nil {
-			if oe := h.st.br.Peek(); oe != nil && oe.Until.After(time.Now().Add(wait)) {
-				c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: "circuit-open"})
-				return lastResp, lastErr
-			}
-		}
-		// R46: checked before the wait, so no call sleeps for a retry it
-		// cannot make; paid once the retry is admitted.
-		if !h.budgetAllows() {
-			c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: "budget"})
-			return lastResp, lastErr
-		}
-		c.retryEvent(h.ctx, RetryEvent{Attempt: r.a, Wait: wait, Reason: reason, RetryAfter: fromRetryAfter})
+		c.retryEvent(h.ctx, RetryEvent{Attempt: r.a, Result: r.result, Wait: wait, RetryAfter: fromRetryAfter})
 		if err := h.t.wait(h.ctx, wait); err != nil {
 			closeResponse(lastResp)
-			reason := "canceled"
+			stop := StopCanceled
 			if errors.Is(err, ErrClosed) {
-				reason = "closed"
+				stop = StopClosed
 			}
-			c.giveUp(h.ctx, GiveUpEvent{Attempt: r.a, Reason: reason})
-			return nil, err
+			return h.finish(r.a, nil, err, n, stop)
 		}
 	}
 }
 
-// refused ends a hop whose attempt n the breaker refused: a hop that made no
-// attempt fails fast; one that did returns its last outcome (R21).
+// classify is R6 and R7 for one outcome: whether the rules call it
+// retryable, and whether this request may be sent again at all (it is
+// idempotent, or the failure proves nothing was sent).
+func (h *hop) classify(resp *http.Response, err error) (retryable, repeatable bool) {
+	if err != nil {
+		retryable = retryableError(err)
+		return retryable, h.idempotent || provesNotSent(err, h.t.trustDial)
+	}
+	return retryableStatus(resp.StatusCode), h.idempotent
+}
+
+// decide is the loop's decision after attempt n of maxAttempts (the policy
+// asked for policyMax), as a pure function of the outcome: retryable is
+// R6's verdict, repeatable R7's, bodyOnce that the body cannot be replayed
+// (R13), and answer RetryIf's, when it was asked. A request that is not
+// repeatable is never retried, whatever RetryIf says.
+func decide(n, maxAttempts, policyMax int, retryable, repeatable, bodyOnce bool, answer *bool) (retry bool, stop Stop) {
+	want := retryable
+	if repeatable && answer != nil {
+		want = *answer // RetryIf widens or narrows
+	}
+	switch {
+	case !repeatable && retryable:
+		return false, StopNotIdempotent
+	case !repeatable, !want && !retryable:
+		return false, StopSettled
+	case !want:
+		return false, StopRetryIf
+	case n < maxAttempts:
+		return true, ""
+	case bodyOnce && policyMax > 1:
+		return false, StopBodyNotReplayable
+	}
+	return false, StopExhausted
+}
+
+// nextWait is the wait before attempt n+1 (R8): the policy's Backoff, or
+// jittered exponential backoff; on 429 and 503 a Retry-After replaces it
+// (R9), and one asking for more than BackoffMax stops the loop.
+func nextWait(p RetryPolicy, n int, resp *http.Response, err error, now time.Time) (wait time.Duration, fromRetryAfter bool, stop Stop) {
+	if p.Backoff != nil {
+		wait = max(p.Backoff(n, resp, err), 0)
+	} else {
+		wait = jittered(backoff(p.BackoffInitial, p.BackoffMax, n), p.Jitter)
+	}
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if ra, ok := parseRetryAfter(resp.Header, now); ok {
+			if ra > p.BackoffMax {
+				return 0, false, StopRetryAfter
+			}
+			return ra, true, ""
+		}
+	}
+	return wait, false, ""
+}
+
+// gate is what may still stop a retry before its wait, from what the hop
+// can ask without changing anything: the caller's deadline would end
+// before the wait (R10), the circuit will still be open after it (R53),
+// the origin's retry budget could not pay for it (R46).
+func gate(ctx context.Context, wait time.Duration, st *originState, now time.Time) Stop {
+	if dl, ok := ctx.Deadline(); ok && dl.Sub(now) <= wait {
+		return StopDeadline
+	}
+	if st.br != nil {
+		if oe := st.br.Peek(); oe != nil && oe.Until.After(now.Add(wait)) {
+			return StopCircuitOpen
+		}
+	}
+	if st.budget != nil && !st.budget.allows() {
+		return StopBudget
+	}
+	return ""
+}
+
+// finish ends the loop after attempt n of a: a stop before the last
+// attempt is reported to GiveUp, and the outcome carries how the loop
+// ended, for Attempts.
+func (h *hop) finish(a Attempt, resp *http.Response, err error, n int, stop Stop) (*http.Response, error) {
+	if stop.early() {
+		h.c.giveUp(h.ctx, a, stop)
+	}
+	if err != nil {
+		return nil, h.stopped(err, n, stop)
+	}
+	if n > 1 || stop != StopSettled {
+		resp.Body = &stoppedBody{ReadCloser: resp.Body, n: n, stop: stop}
+	}
+	return resp, nil
+}
+
+// stopped wraps a hop's error with how its loop ended, for Attempts.
+func (h *hop) stopped(err error, n int, stop Stop) error {
+	return &stoppedError{err: err, n: n, stop: stop}
+}
+
+// refused ends a hop whose attempt n the breaker (or the budget) refused: a
+// hop that made no attempt fails fast; one that did returns its last
+// outcome.
 func (h *hop) refused(n int, err error, last attemptResult, lastResp *http.Response, lastErr error) (*http.Response, error) {
 	if n == 1 {
 		closeRequestBody(h.req)
@@ -244,12 +293,11 @@ func (h *hop) refused(n int, err error, last attemptResult, lastResp *http.Respo
 		}
 		return nil, err
 	}
-	reason := "circuit-open"
+	stop := StopCircuitOpen
 	if err == errBudgetSpent {
-		reason = "budget"
+		stop = StopBudget
 	}
-	h.c.giveUp(h.ctx, GiveUpEvent{Attempt: last.a, Reason: reason})
-	return lastResp, lastErr
+	return h.finish(last.a, lastResp, lastErr, n-1, stop)
 }
 
 // wait sleeps d, or less when the caller's context ends (R10) or the client

@@ -80,10 +80,10 @@ func TestScale_100kOrigins(t *testing.T) {
 			heap := with - heapLive()
 			first, last := per[0], per[len(per)-1]
 			t.Logf("origins %d: states %d (limit %d), records %d (bound %d); the client holds %.2f MiB of heap, %d B per state or record",
-				n, states, DefaultMaxOrigins, records, recordsPerOrigin*DefaultMaxOrigins, float64(heap)/(1<<20), heap/int64(states+records))
+				n, states, defaultMaxOrigins, records, recordsPerOrigin*defaultMaxOrigins, float64(heap)/(1<<20), heap/int64(states+records))
 			t.Logf("per new origin: first thousand %v, last thousand %v (ratio %.2f); median of the hundred thousands %v",
 				first, last, float64(last)/float64(first), median(per))
-			if states > DefaultMaxOrigins || records > recordsPerOrigin*DefaultMaxOrigins {
+			if states > defaultMaxOrigins || records > recordsPerOrigin*defaultMaxOrigins {
 				t.Errorf("registry over its bounds")
 			}
 			if float64(last) > 2*float64(first) || last > 10*time.Microsecond {
@@ -141,7 +141,7 @@ func TestScale_10kGoroutinesLoopback(t *testing.T) {
 					resp.Body.Close()
 				}
 				mu.Lock()
-				classes[ErrorClass(err)]++
+				classes[string(ClassOf(err))]++
 				mu.Unlock()
 			}
 		})

@@ -244,8 +244,8 @@ func TestTime_R15_AttemptTimeoutRetried(t *testing.T) {
 		if !errors.Is(err, ErrAttemptTimeout) || !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
 			t.Fatalf("err = %v", err)
 		}
-		if ErrorClass(err) != "attempt_timeout" {
-			t.Errorf("class %q", ErrorClass(err))
+		if ClassOf(err) != "attempt_timeout" {
+			t.Errorf("class %q", ClassOf(err))
 		}
 		if time.Since(start) != 2100*time.Millisecond || srv.Hits() != 2 {
 			t.Errorf("after %v, hits %d", time.Since(start), srv.Hits())
@@ -456,7 +456,7 @@ func TestTime_R21_OpenBetweenAttemptsReturnsLastOutcome(t *testing.T) {
 		if resp.StatusCode != 502 || readAll(t, resp) != "two" || srv.Hits() != 2 {
 			t.Errorf("status %d hits %d", resp.StatusCode, srv.Hits())
 		}
-		if len(rec.giveUps) != 1 || rec.giveUps[0].Reason != "circuit-open" || rec.giveUps[0].Attempt.N != 2 {
+		if len(rec.giveUps) != 1 || rec.giveUps[0].Reason != "circuit_open" || rec.giveUps[0].Attempt.N != 2 {
 			t.Errorf("give-ups %+v", rec.giveUps)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tempestsdk/tempest/internal/idheader"
 	"github.com/tempestsdk/tempest/requestid"
 )
 
@@ -96,7 +97,7 @@ func (t *transport) initHop(h *hop, req *http.Request) error {
 	if h.a.Method == "" {
 		h.a.Method = http.MethodGet
 	}
-	h.bound = probeBound(h.timeout, h.noTimeout, c.recovery)
+	h.bound = probeBound(h.timeout, h.noTimeout)
 	if sc := req.URL.Scheme; sc != "http" && sc != "https" {
 		// Validated as http or https in any case; net/http takes only
 		// lower case (R56).
@@ -118,7 +119,7 @@ func (t *transport) hopHeader(req *http.Request, st *originState) http.Header {
 		// An ID that is not a valid header value is not sent (R25): it
 		// would make net/http refuse the whole request.
 		if v, ok := requestid.FromContext(req.Context()); ok && validHeaderValue(v) {
-			idName = requestid.HeaderKey()
+			idName = idheader.Load().Key
 			if hasHeader(req.Header, idName) {
 				idName = ""
 			} else {

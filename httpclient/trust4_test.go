@@ -12,6 +12,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/tempestsdk/tempest/breaker"
 )
 
 // answer returns a response with code and no body.
@@ -36,9 +38,9 @@ type giveUps struct {
 }
 
 func (g *giveUps) hooks() Hooks {
-	return Hooks{GiveUp: func(_ context.Context, e GiveUpEvent) {
+	return Hooks{GiveUp: func(_ context.Context, _ Attempt, why Stop) {
 		g.mu.Lock()
-		g.reasons = append(g.reasons, e.Reason)
+		g.reasons = append(g.reasons, string(why))
 		g.mu.Unlock()
 	}}
 }
@@ -108,7 +110,7 @@ func TestHedge_R48_NoHedgeWhileHalfOpenWithSeveralProbes(t *testing.T) {
 			return slowly(r, time.Second, 200)
 		})
 		c, err := New("http://up.example", WithTransport(rt), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}),
-			WithBreakerPolicy(BreakerPolicy{FailureThreshold: 1, Recovery: time.Second, HalfOpenProbes: 2}),
+			WithBreaker(breaker.Settings{FailureThreshold: 1, Recovery: time.Second, HalfOpenProbes: 2}),
 			WithHedging(HedgePolicy{Delay: 2 * time.Millisecond, MaxHedges: 3}))
 		if err != nil {
 			t.Fatal(err)
@@ -159,7 +161,7 @@ func TestHedge_R30_NoHedgeAfterClose(t *testing.T) {
 	})
 }
 
-// R44: a successful attempt's class is "", as ErrorClass(nil), so metrics
+// R44: a successful attempt's class is "", as ClassOf(nil), so metrics
 // grouped by class do not count successes as errors; a 4xx or 5xx is
 // "status".
 func TestAttemptDone_SuccessClassIsEmpty(t *testing.T) {
@@ -171,7 +173,7 @@ func TestAttemptDone_SuccessClassIsEmpty(t *testing.T) {
 	c, err := New("http://up.example", WithTransport(rt), WithRetryPolicy(RetryPolicy{MaxAttempts: 2, BackoffInitial: time.Millisecond}),
 		WithHooks(Hooks{AttemptDone: func(_ context.Context, _ Attempt, r AttemptResult) {
 			mu.Lock()
-			classes = append(classes, r.Class)
+			classes = append(classes, string(r.Class))
 			mu.Unlock()
 		}}))
 	if err != nil {
@@ -217,7 +219,7 @@ func TestGiveUp_NotRetriedForTheRequestsSakeLeavesATrace(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	if want := []string{"not-idempotent", "body-not-replayable"}; !slices.Equal(g.get(), want) {
+	if want := []string{"not_idempotent", "body_not_replayable"}; !slices.Equal(g.get(), want) {
 		t.Fatalf("give-ups %q, want %q (NoRetry asked for one attempt: no trace)", g.get(), want)
 	}
 }

@@ -111,8 +111,8 @@ func TestPanickingHooksAndLogger_NeverBreakACall(t *testing.T) {
 		AttemptStart: func(context.Context, *http.Request, Attempt) context.Context { boom(); return nil },
 		AttemptDone:  func(context.Context, Attempt, AttemptResult) { boom() },
 		Retry:        func(context.Context, RetryEvent) { boom() },
-		GiveUp:       func(context.Context, GiveUpEvent) { boom() },
-		StateChange:  func(StateChange) { boom() },
+		GiveUp:       func(context.Context, Attempt, Stop) { boom() },
+		StateChange:  func(string, breaker.Change) { boom() },
 	}
 	var buf bytes.Buffer
 	loggers := map[string]*slog.Logger{
@@ -130,7 +130,7 @@ func TestPanickingHooksAndLogger_NeverBreakACall(t *testing.T) {
 				return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("ok"))}, nil
 			})
 			opts := []Option{WithTransport(rt), WithHooks(hooks), WithCircuitBreaker(1, time.Millisecond),
-				WithRetryPolicy(RetryPolicy{MaxAttempts: 3, BackoffInitial: 2 * time.Millisecond, RetryIf: func(*http.Response, error) bool { return true }})}
+				WithRetryPolicy(RetryPolicy{MaxAttempts: 3, BackoffInitial: 2 * time.Millisecond, RetryIf: func(_ *http.Response, _ error, retryable bool) bool { return retryable }})}
 			if lg != nil {
 				opts = append(opts, WithLogger(lg))
 			}
@@ -164,7 +164,7 @@ func TestPanickingRetryIf_StopsRetrying(t *testing.T) {
 		return &http.Response{StatusCode: 503, Body: http.NoBody}, nil
 	})
 	c, err := New("http://up.example", WithTransport(rt),
-		WithRetryPolicy(RetryPolicy{MaxAttempts: 3, BackoffInitial: time.Millisecond, RetryIf: func(*http.Response, error) bool { panic("x") }}))
+		WithRetryPolicy(RetryPolicy{MaxAttempts: 3, BackoffInitial: time.Millisecond, RetryIf: func(*http.Response, error, bool) bool { panic("x") }}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,8 +214,8 @@ func TestHooksCallingQueries_NoDeadlock(t *testing.T) {
 	var queries atomic.Int64
 	query := func() {
 		queries.Add(1)
-		for _, s := range c.Breakers() {
-			if _, err := c.Breaker(s.Origin); err != nil {
+		for origin := range c.Breakers() {
+			if _, err := c.Breaker(origin); err != nil {
 				panic(err)
 			}
 		}
@@ -225,8 +225,8 @@ func TestHooksCallingQueries_NoDeadlock(t *testing.T) {
 		AttemptStart: func(ctx context.Context, _ *http.Request, _ Attempt) context.Context { query(); return ctx },
 		AttemptDone:  func(context.Context, Attempt, AttemptResult) { query() },
 		Retry:        func(context.Context, RetryEvent) { query() },
-		GiveUp:       func(context.Context, GiveUpEvent) { query() },
-		StateChange:  func(StateChange) { query() },
+		GiveUp:       func(context.Context, Attempt, Stop) { query() },
+		StateChange:  func(string, breaker.Change) { query() },
 	}
 	// Origins fail, hang past the attempt timeout (so that probes outlive
 	// their bound) or answer, by a per-origin count.

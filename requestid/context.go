@@ -7,7 +7,7 @@ import "context"
 type ctxKey struct{}
 
 // NewContext returns a copy of ctx that carries id as its request ID, for
-// [FromContext], the outbound httpclient and [NewHandler] to find. It does not
+// [FromContext], the outbound httpclient and [NewLogHandler] to find. It does not
 // validate id: code that sets it is trusted ([Middleware] validates what
 // arrives from outside). An empty id hides any ID ctx already carries, so that
 // FromContext reports none.

@@ -14,7 +14,7 @@
 //     handlers read it with [FromContext].
 //  3. Echo. The ID is set on the response header before the next handler runs,
 //     so that it reaches the caller even when the handler fails.
-//  4. Log. A logger built on [NewHandler] stamps every record logged with that
+//  4. Log. A logger built on [NewLogHandler] stamps every record logged with that
 //     context with a top-level "request_id" attribute ([AttrKey]), whatever
 //     groups the logger has.
 //

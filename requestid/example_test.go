@@ -57,7 +57,7 @@ func ExampleFromContext() {
 	// "abc-123" true
 }
 
-func ExampleNewHandler() {
+func ExampleNewLogHandler() {
 	jsonHandler := slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{
 		// Drop the time so that the output is deterministic.
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
@@ -67,7 +67,7 @@ func ExampleNewHandler() {
 			return a
 		},
 	})
-	logger := slog.New(requestid.NewHandler(jsonHandler))
+	logger := slog.New(requestid.NewLogHandler(jsonHandler))
 
 	ctx := requestid.NewContext(context.Background(), "abc-123")
 	logger.WithGroup("http").With("method", "GET").InfoContext(ctx, "request done", "status", 200)

@@ -1,6 +1,10 @@
 package requestid
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/tempestsdk/tempest/internal/idheader"
+)
 
 // Middleware returns a handler that gives each request an ID and then calls
 // next (rule R26). It takes the first value of the [HeaderName] header and
@@ -18,14 +22,14 @@ func Middleware(next http.Handler) http.Handler {
 		panic("requestid: Middleware called with a nil handler")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := currentHeader()
+		h := idheader.Load()
 		var id string
-		if vs := r.Header[h.key]; len(vs) > 0 && Valid(vs[0]) {
+		if vs := r.Header[h.Key]; len(vs) > 0 && Valid(vs[0]) {
 			id = vs[0]
 		} else {
 			id = Generate()
 		}
-		w.Header()[h.key] = []string{id}
+		w.Header()[h.Key] = []string{id}
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), id)))
 	})
 }

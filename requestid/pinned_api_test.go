@@ -21,7 +21,7 @@ var (
 	_ func(string) bool                             = requestid.Valid
 	_ func() string                                 = requestid.Generate
 	_ string                                        = requestid.AttrKey
-	_ func(slog.Handler) slog.Handler               = requestid.NewHandler
+	_ func(slog.Handler) slog.Handler               = requestid.NewLogHandler
 )
 
 // The values of the pinned constants are part of the contract too.

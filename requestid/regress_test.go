@@ -66,7 +66,7 @@ func TestNewHandler_R27_RequestIDWrittenOnce(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			var buf bytes.Buffer
-			tc.log(slog.New(requestid.NewHandler(slog.NewJSONHandler(&buf, nil))))
+			tc.log(slog.New(requestid.NewLogHandler(slog.NewJSONHandler(&buf, nil))))
 			got := topLevel(t, buf.Bytes(), requestid.AttrKey)
 			if len(got) != 1 || got[0] != "ctx-id" {
 				t.Errorf("top-level request_id values %v, want exactly [ctx-id]: %s", got, buf.Bytes())
@@ -83,7 +83,7 @@ func TestNewHandler_R27_RequestIDWrittenOnce(t *testing.T) {
 	// Without an ID in the context, records go through unchanged: the
 	// logger's own request_id is written.
 	var buf bytes.Buffer
-	slog.New(requestid.NewHandler(slog.NewJSONHandler(&buf, nil))).With(requestid.AttrKey, "own").InfoContext(context.Background(), "m")
+	slog.New(requestid.NewLogHandler(slog.NewJSONHandler(&buf, nil))).With(requestid.AttrKey, "own").InfoContext(context.Background(), "m")
 	if got := topLevel(t, buf.Bytes(), requestid.AttrKey); len(got) != 1 || got[0] != "own" {
 		t.Errorf("no ID in the context: request_id values %v, want [own]", got)
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tempestsdk/tempest/internal/idheader"
 	"github.com/tempestsdk/tempest/requestid"
 )
 
@@ -222,16 +223,17 @@ func BenchmarkHeaderName(b *testing.B) {
 	}
 }
 
-// R25: HeaderKey is the canonical form the outbound client indexes headers by.
+// R42: the shared setting keeps the canonical form the outbound client
+// indexes headers by.
 func TestHeaderKey_R42(t *testing.T) {
-	if requestid.HeaderKey() != "X-Request-Id" || requestid.HeaderName() != requestid.Header {
-		t.Fatalf("default key %q name %q", requestid.HeaderKey(), requestid.HeaderName())
+	if k := idheader.Load().Key; k != "X-Request-Id" || requestid.HeaderName() != requestid.Header {
+		t.Fatalf("default key %q name %q", k, requestid.HeaderName())
 	}
 	t.Cleanup(func() { _ = requestid.SetHeaderName(requestid.Header) })
 	if err := requestid.SetHeaderName("x-correlation-id"); err != nil {
 		t.Fatal(err)
 	}
-	if requestid.HeaderKey() != "X-Correlation-Id" {
-		t.Errorf("key %q", requestid.HeaderKey())
+	if k := idheader.Load().Key; k != "X-Correlation-Id" {
+		t.Errorf("key %q", k)
 	}
 }

@@ -6,10 +6,10 @@ import (
 	"slices"
 )
 
-// AttrKey is the key of the attribute that [NewHandler] adds to log records.
+// AttrKey is the key of the attribute that [NewLogHandler] adds to log records.
 const AttrKey = "request_id"
 
-// NewHandler wraps h so that every record logged with a context that carries
+// NewLogHandler wraps h so that every record logged with a context that carries
 // a request ID ([FromContext]) gets a top-level [AttrKey] attribute, whatever
 // groups the logger has (rule R27): a logger built with WithGroup("http")
 // still writes request_id at the top, where log queries look for it, and
@@ -21,14 +21,14 @@ const AttrKey = "request_id"
 // a top-level attribute keyed request_id, from Logger.With or from the record
 // (also inside a group with an empty key, which handlers inline), is dropped.
 // One inside a named group is another field (http.request_id) and is kept,
-// and so is one that h carried before it was wrapped, which NewHandler cannot
+// and so is one that h carried before it was wrapped, which NewLogHandler cannot
 // see.
 //
-// Wrapping a handler that NewHandler returned returns it as is, so the
+// Wrapping a handler that NewLogHandler returned returns it as is, so the
 // attribute is never added twice.
-func NewHandler(h slog.Handler) slog.Handler {
+func NewLogHandler(h slog.Handler) slog.Handler {
 	if h == nil {
-		panic("requestid: NewHandler called with a nil slog.Handler")
+		panic("requestid: NewLogHandler called with a nil slog.Handler")
 	}
 	if rh, ok := h.(*handler); ok {
 		return rh

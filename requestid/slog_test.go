@@ -29,7 +29,7 @@ func TestNewHandler_R27_Slogtest_NoID(t *testing.T) {
 	slogtest.Run(t,
 		func(*testing.T) slog.Handler {
 			buf.Reset()
-			return requestid.NewHandler(slog.NewJSONHandler(&buf, nil))
+			return requestid.NewLogHandler(slog.NewJSONHandler(&buf, nil))
 		},
 		func(t *testing.T) map[string]any {
 			m := decodeJSON(t, buf.Bytes())
@@ -67,7 +67,7 @@ func TestNewHandler_R27_Slogtest_WithID(t *testing.T) {
 	slogtest.Run(t,
 		func(*testing.T) slog.Handler {
 			buf.Reset()
-			return withID{requestid.NewHandler(slog.NewJSONHandler(&buf, nil)), "rid-1"}
+			return withID{requestid.NewLogHandler(slog.NewJSONHandler(&buf, nil)), "rid-1"}
 		},
 		func(t *testing.T) map[string]any {
 			m := decodeJSON(t, buf.Bytes())
@@ -82,7 +82,7 @@ func TestNewHandler_R27_Slogtest_WithID(t *testing.T) {
 func TestNewHandler_R27_RequestIDStaysTopLevelUnderGroup(t *testing.T) {
 	var buf bytes.Buffer
 	ctx := requestid.NewContext(context.Background(), "abc-123")
-	slog.New(requestid.NewHandler(slog.NewJSONHandler(&buf, nil))).
+	slog.New(requestid.NewLogHandler(slog.NewJSONHandler(&buf, nil))).
 		WithGroup("http").With("a", 1).
 		InfoContext(ctx, "msg", "b", 2)
 
@@ -143,9 +143,9 @@ func TestNewHandler_R27_SameOutputPlusRequestID(t *testing.T) {
 			t.Run(bn+"/"+ln, func(t *testing.T) {
 				var without, with bytes.Buffer
 				opts := &slog.HandlerOptions{ReplaceAttr: dropTime}
-				log(context.Background(), b(slog.New(requestid.NewHandler(slog.NewJSONHandler(&without, opts)))))
+				log(context.Background(), b(slog.New(requestid.NewLogHandler(slog.NewJSONHandler(&without, opts)))))
 				ctx := requestid.NewContext(context.Background(), "id-9")
-				log(ctx, b(slog.New(requestid.NewHandler(slog.NewJSONHandler(&with, opts)))))
+				log(ctx, b(slog.New(requestid.NewLogHandler(slog.NewJSONHandler(&with, opts)))))
 
 				want := decodeJSON(t, without.Bytes())
 				want[requestid.AttrKey] = "id-9"
@@ -173,7 +173,7 @@ func TestNewHandler_R27_ReplaceAttrSeesGroups(t *testing.T) {
 		return a
 	}}
 	ctx := requestid.NewContext(context.Background(), "id-1")
-	l := slog.New(requestid.NewHandler(slog.NewJSONHandler(&buf, opts))).WithGroup("http").With("secret", "s1")
+	l := slog.New(requestid.NewLogHandler(slog.NewJSONHandler(&buf, opts))).WithGroup("http").With("secret", "s1")
 	l.InfoContext(ctx, "m", "secret", "s2")
 	// The wrapped handler may also see With's attribute when With is called.
 	if len(paths) < 2 {
@@ -194,7 +194,7 @@ func TestNewHandler_R27_ReplaceAttrSeesGroups(t *testing.T) {
 func TestNewHandler_R27_SiblingLoggersIndependent(t *testing.T) {
 	var buf bytes.Buffer
 	ctx := requestid.NewContext(context.Background(), "id")
-	base := slog.New(requestid.NewHandler(slog.NewJSONHandler(&buf, nil))).WithGroup("g").With("a", 1)
+	base := slog.New(requestid.NewLogHandler(slog.NewJSONHandler(&buf, nil))).WithGroup("g").With("a", 1)
 	left := base.With("l", 1)
 	right := base.With("r", 1)
 	left.InfoContext(ctx, "m")
@@ -216,7 +216,7 @@ func TestNewHandler_R27_SiblingLoggersIndependent(t *testing.T) {
 }
 
 func TestNewHandler_R27_EnabledDelegates(t *testing.T) {
-	h := requestid.NewHandler(slog.NewJSONHandler(&bytes.Buffer{}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h := requestid.NewLogHandler(slog.NewJSONHandler(&bytes.Buffer{}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx := requestid.NewContext(context.Background(), "id")
 	if h.Enabled(ctx, slog.LevelInfo) || !h.Enabled(ctx, slog.LevelWarn) {
 		t.Error("Enabled does not follow the wrapped handler's level")
@@ -229,11 +229,11 @@ func TestNewHandler_R27_EnabledDelegates(t *testing.T) {
 // R27: wrapping twice must not write request_id twice.
 func TestNewHandler_R27_WrapTwiceAddsOnce(t *testing.T) {
 	var buf bytes.Buffer
-	h := requestid.NewHandler(slog.NewJSONHandler(&buf, nil))
-	if requestid.NewHandler(h) != h {
-		t.Error("NewHandler(NewHandler(h)) is a second wrapper")
+	h := requestid.NewLogHandler(slog.NewJSONHandler(&buf, nil))
+	if requestid.NewLogHandler(h) != h {
+		t.Error("NewLogHandler(NewLogHandler(h)) is a second wrapper")
 	}
-	slog.New(requestid.NewHandler(h)).InfoContext(requestid.NewContext(context.Background(), "id"), "m")
+	slog.New(requestid.NewLogHandler(h)).InfoContext(requestid.NewContext(context.Background(), "id"), "m")
 	if n := bytes.Count(buf.Bytes(), []byte(`"request_id"`)); n != 1 {
 		t.Errorf("request_id written %d times: %s", n, buf.Bytes())
 	}
@@ -241,7 +241,7 @@ func TestNewHandler_R27_WrapTwiceAddsOnce(t *testing.T) {
 
 func BenchmarkNewHandler(b *testing.B) {
 	var buf bytes.Buffer
-	l := slog.New(requestid.NewHandler(slog.NewJSONHandler(&buf, nil))).With("svc", "api").WithGroup("http").With("a", 1)
+	l := slog.New(requestid.NewLogHandler(slog.NewJSONHandler(&buf, nil))).With("svc", "api").WithGroup("http").With("a", 1)
 	ctx := requestid.NewContext(context.Background(), "abc-123")
 	for _, bc := range []struct {
 		name string

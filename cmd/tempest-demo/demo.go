@@ -109,7 +109,8 @@ type world struct {
 	giveUps       map[string]int
 	probes        map[uint64]int // probes admitted per half-open generation
 	breakerLog    []event        // state changes and probes
-	changes       []httpclient.StateChange
+	changes       []breaker.Change
+	breakerOrigin string // the origin of the changes
 	state         breaker.State
 	got429        map[string]time.Time // request ID -> when its last attempt got a 429
 	raGaps        []time.Duration      // from a 429 to the same call's next attempt
@@ -276,7 +277,7 @@ type caller interface {
 // one call to the upstream through the caller. It answers 200 (201), 503
 // with Retry-After when the circuit is open, 504 on a timeout and 502 for
 // the other failures, and names the outcome in X-Demo-Outcome. Its log
-// records carry request_id through requestid.NewHandler.
+// records carry request_id through requestid.NewLogHandler.
 func (w *world) service(c caller) http.Handler {
 	text := slog.NewTextHandler(w.logs, &slog.HandlerOptions{
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
@@ -287,7 +288,7 @@ func (w *world) service(c caller) http.Handler {
 		},
 	})
 	// The group shows R27: request_id stays a top-level attribute.
-	log := slog.New(requestid.NewHandler(text)).WithGroup("http")
+	log := slog.New(requestid.NewLogHandler(text)).WithGroup("http")
 
 	handle := func(rw http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -360,7 +361,7 @@ func classify(status int, err error) string {
 // cause names a call's failure for the service's log.
 func cause(status int, err error) string {
 	if err != nil {
-		return httpclient.ErrorClass(err)
+		return string(httpclient.ClassOf(err))
 	}
 	if status >= 300 {
 		return "upstream status " + strconv.Itoa(status)
@@ -458,7 +459,7 @@ func (l loopCaller) once(ctx context.Context, o outbound, body []byte, try int) 
 	result := ""
 	status := 0
 	if err != nil {
-		result = httpclient.ErrorClass(err)
+		result = string(httpclient.ClassOf(err))
 		if classify(0, err) == outcomeTimeout {
 			l.w.noteTimeout(ctx)
 		}
@@ -562,7 +563,7 @@ func (w *world) attemptStart(ctx context.Context, _ *http.Request, a httpclient.
 func (w *world) attemptDone(ctx context.Context, a httpclient.Attempt, r httpclient.AttemptResult) {
 	now := time.Now()
 	id, _ := requestid.FromContext(ctx) // the attempt's context carries the caller's ID
-	result := r.Class
+	result := string(r.Class)
 	if r.Status != 0 {
 		result = strconv.Itoa(r.Status)
 	}
@@ -598,30 +599,34 @@ func (w *world) retry(ctx context.Context, e httpclient.RetryEvent) {
 	if e.RetryAfter {
 		from = "Retry-After"
 	}
+	reason := string(e.Result.Class)
+	if e.Result.Status != 0 {
+		reason = fmt.Sprint(e.Result.Status)
+	}
 	line := fmt.Sprintf("retry request_id=%s after attempt %d (%s): waiting %v (%s)",
-		id, e.Attempt.N, e.Reason, fmtDur(e.Wait), from)
+		id, e.Attempt.N, reason, fmtDur(e.Wait), from)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.retries++
 	w.clientTrace[id] = append(w.clientTrace[id], event{at: w.since(now), src: "client", text: line})
 }
 
-func (w *world) giveUp(ctx context.Context, e httpclient.GiveUpEvent) {
+func (w *world) giveUp(ctx context.Context, a httpclient.Attempt, why httpclient.Stop) {
 	now := time.Now()
 	id, _ := requestid.FromContext(ctx)
 	line := fmt.Sprintf("gave up request_id=%s after attempt %d: %s (the call returns that attempt's outcome)",
-		id, e.Attempt.N, e.Reason)
-	if e.Reason == "circuit-open" {
+		id, a.N, why)
+	if why == httpclient.StopCircuitOpen {
 		line = fmt.Sprintf("gave up request_id=%s: attempt %d refused, circuit open (the call returns attempt %d's outcome)",
-			id, e.Attempt.N+1, e.Attempt.N)
+			id, a.N+1, a.N)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.giveUps[e.Reason]++
+	w.giveUps[string(why)]++
 	w.clientTrace[id] = append(w.clientTrace[id], event{at: w.since(now), src: "client", text: line})
 }
 
-func (w *world) stateChange(sc httpclient.StateChange) {
+func (w *world) stateChange(origin string, sc breaker.Change) {
 	text := fmt.Sprintf("%s -> %s (generation %d, %s)", sc.From, sc.To, sc.Generation, sc.Cause)
 	if sc.To == breaker.Open {
 		text = fmt.Sprintf("%s -> %s (generation %d, %s; half-opens at t=%s)",
@@ -630,6 +635,7 @@ func (w *world) stateChange(sc httpclient.StateChange) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.changes = append(w.changes, sc)
+	w.breakerOrigin = origin
 	w.state = sc.To
 	w.breakerLog = append(w.breakerLog, event{at: w.since(sc.At), src: "breaker", text: text})
 }

@@ -279,7 +279,7 @@ func TestReportFlagsMisbehaviour(t *testing.T) {
 	idCtx := func(n int) context.Context {
 		return requestid.NewContext(context.Background(), "demo-00000"+strconv.Itoa(n))
 	}
-	w.stateChange(httpclient.StateChange{From: breaker.Closed, To: breaker.Open, Generation: 2, At: w.start, Until: w.start.Add(time.Second)})
+	w.stateChange("http://upstream:80", breaker.Change{From: breaker.Closed, To: breaker.Open, Generation: 2, At: w.start, Until: w.start.Add(time.Second)})
 	w.attemptStart(idCtx(1), nil, httpclient.Attempt{N: 1, Max: 3, Breaker: breaker.Open, Generation: 2})
 	for range 2 {
 		w.attemptStart(idCtx(2), nil, httpclient.Attempt{N: 1, Max: 3, Breaker: breaker.HalfOpen, Generation: 3, Probe: true})
@@ -291,7 +291,7 @@ func TestReportFlagsMisbehaviour(t *testing.T) {
 	// An unkeyed POST received twice.
 	for hit := range 2 {
 		w.upstreamLog(httpclienttest.Request{Hit: hit + 1, Method: http.MethodPost, Status: 503,
-			Header: http.Header{requestid.HeaderKey(): {"demo-000005"}, http.CanonicalHeaderKey(callIDHeader): {"call-000005"}}})
+			Header: http.Header{http.CanonicalHeaderKey(requestid.HeaderName()): {"demo-000005"}, http.CanonicalHeaderKey(callIDHeader): {"call-000005"}}})
 	}
 	w.calls = append(w.calls,
 		callRecord{id: "demo-000001", start: set.phases[1].start, outcome: outcome5xx},

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
-	"github.com/tempestsdk/tempest/httpclient"
 )
 
 // phaseStats adds up the calls that started in one phase, and the upstream
@@ -260,17 +259,19 @@ func printSettings(w io.Writer, s settings, upstreamURL, serviceURL string) {
 	p(w, "one process, real HTTP on loopback: load generator -> service (net/http + requestid.Middleware,\n")
 	p(w, "one shared httpclient.Client) -> scripted upstream (httpclienttest)\n")
 	p(w, "client settings, scaled down so that a short demo shows everything (the library's defaults, in brackets, differ):\n")
-	p(w, "  attempt timeout  %-58s [%v]\n", s.attemptTimeout.String(), httpclient.DefaultTimeout)
+	// The library's defaults, as docs/defaults.md lists them.
+	const defTimeout, defAttempts, defInitial, defMax, defJitter = 10 * time.Second, 3, 500 * time.Millisecond, 8 * time.Second, 0.2
+	p(w, "  attempt timeout  %-58s [%v]\n", s.attemptTimeout.String(), defTimeout)
 	p(w, "  retries          %-58s [%d attempts, backoff %v..%v, jitter %.1f]\n",
 		fmt.Sprintf("%d attempts, backoff %v..%v, jitter %.1f", s.policy.MaxAttempts,
-			s.policy.BackoffInitial, s.policy.BackoffMax, httpclient.DefaultJitter),
-		httpclient.DefaultMaxAttempts, httpclient.DefaultBackoffInitial, httpclient.DefaultBackoffMax, httpclient.DefaultJitter)
+			s.policy.BackoffInitial, s.policy.BackoffMax, defJitter),
+		defAttempts, defInitial, defMax, defJitter)
 	p(w, "  circuit breaker  %-58s [%d failures / %v]\n",
 		fmt.Sprintf("opens after %d failures in a row, recovery %v", s.failureThreshold, s.recovery),
-		httpclient.DefaultFailureThreshold, httpclient.DefaultRecovery)
+		breaker.DefaultFailureThreshold, breaker.DefaultRecovery)
 	p(w, "  Retry-After      %-58s [the same rule, cap %v]\n",
 		fmt.Sprintf("waited when <= BackoffMax (%v); the upstream asks for %ds", s.policy.BackoffMax, s.retryAfter),
-		httpclient.DefaultBackoffMax)
+		defMax)
 	p(w, "phases:\n")
 	for i, ph := range s.phases {
 		p(w, "  %d %-13s %6s-%-6s %s\n", i+1, ph.name, offset(ph.start), offset(ph.end), s.describe(ph))
@@ -299,7 +300,7 @@ func (w *world) printReport(out io.Writer, r report, svgFile string) {
 
 	origin := ""
 	if len(w.changes) > 0 {
-		origin = " of " + w.changes[0].Origin
+		origin = " of " + w.breakerOrigin
 	}
 	p(out, "\nbreaker%s: state changes and probes\n", origin)
 	events := slices.Clone(w.breakerLog)

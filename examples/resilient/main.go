@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tempestsdk/tempest/breaker"
 	"github.com/tempestsdk/tempest/httpclient"
 	"github.com/tempestsdk/tempest/requestid"
 )
@@ -154,18 +155,18 @@ func printHooks(out io.Writer) httpclient.Hooks {
 	return httpclient.Hooks{
 		AttemptDone: func(ctx context.Context, a httpclient.Attempt, r httpclient.AttemptResult) {
 			id, _ := requestid.FromContext(ctx)
-			outcome := r.Class
+			outcome := string(r.Class)
 			if r.Err == nil {
 				outcome = fmt.Sprint(r.Status)
 			}
 			fmt.Fprintf(out, "%s  attempt %d/%d %s %s -> %s\n", id, a.N, a.Max, a.Method, a.Path, outcome)
 		},
-		GiveUp: func(ctx context.Context, e httpclient.GiveUpEvent) {
+		GiveUp: func(ctx context.Context, a httpclient.Attempt, why httpclient.Stop) {
 			id, _ := requestid.FromContext(ctx)
-			fmt.Fprintf(out, "%s  stopped retrying after attempt %d: %s\n", id, e.Attempt.N, e.Reason)
+			fmt.Fprintf(out, "%s  stopped retrying after attempt %d: %s\n", id, a.N, why)
 		},
-		StateChange: func(sc httpclient.StateChange) {
-			fmt.Fprintf(out, "breaker   %s %s -> %s (%s)\n", sc.Origin, sc.From, sc.To, sc.Cause)
+		StateChange: func(origin string, ch breaker.Change) {
+			fmt.Fprintf(out, "breaker   %s %s -> %s (%s)\n", origin, ch.From, ch.To, ch.Cause)
 		},
 	}
 }

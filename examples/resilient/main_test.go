@@ -41,7 +41,7 @@ func TestRunOutage(t *testing.T) {
 		"charge-2  attempt 1/3 POST /charge -> 503",
 		"breaker   " + upstream.URL + " closed -> open (failures)",
 		"charge-2  attempt 2/3 POST /charge -> 503",
-		"charge-2  stopped retrying after attempt 2: circuit-open",
+		"charge-2  stopped retrying after attempt 2: circuit_open",
 		"charge-2  result: 503 Service Unavailable",
 	}
 	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")

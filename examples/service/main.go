@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	out := &lockedWriter{w: stdout} // handlers log concurrently
-	logger := slog.New(requestid.NewHandler(slog.NewTextHandler(out, &slog.HandlerOptions{
+	logger := slog.New(requestid.NewLogHandler(slog.NewTextHandler(out, &slog.HandlerOptions{
 		ReplaceAttr: dropTime,
 	})))
 
@@ -184,7 +184,7 @@ func (s *server) getUser(w http.ResponseWriter, r *http.Request) {
 	}
 	attrs := []any{"id", id, "status", status}
 	if err != nil {
-		attrs = append(attrs, "error_class", httpclient.ErrorClass(err))
+		attrs = append(attrs, "error_class", httpclient.ClassOf(err))
 	}
 	s.log.InfoContext(r.Context(), "GET /users/{id}", attrs...)
 }

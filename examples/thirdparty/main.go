@@ -90,7 +90,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	client, err := httpclient.New("", httpclient.WithHooks(httpclient.Hooks{
 		AttemptDone: func(ctx context.Context, a httpclient.Attempt, r httpclient.AttemptResult) {
 			id, _ := requestid.FromContext(ctx)
-			outcome := r.Class
+			outcome := string(r.Class)
 			if r.Err == nil {
 				outcome = fmt.Sprint(r.Status)
 			}
