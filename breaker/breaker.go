@@ -383,7 +383,7 @@ func newProbe(now time.Time, bound time.Duration, gen uint64, slot int) *probe {
 }
 
 // Done reports the outcome of the admitted call. Reports from an earlier
-// generation than the current one are ignored (R20), as is a probe's report
+// generation than the current one are ignored, as is a probe's report
 // after its bound, or another probe's, has passed (the probe then counts as
 // a failure instead). Done on the zero Ticket does nothing.
 func (t Ticket) Done(o Outcome) {
@@ -400,7 +400,7 @@ func (t Ticket) Done(o Outcome) {
 // DoneTimed is Done with the slow-call rule (Settings.SlowCall): a Success
 // whose elapsed time exceeds SlowCall is reported as a Failure. Elapsed is
 // how long the call took to be decided: for HTTP, from sending the request
-// to its response headers (R17). Without SlowCall it is Done.
+// to its response headers. Without SlowCall it is Done.
 func (t Ticket) DoneTimed(o Outcome, elapsed time.Duration) {
 	if o == Success && t.b != nil && t.b.cfg.slowCall > 0 && elapsed > t.b.cfg.slowCall {
 		o = Failure
@@ -603,7 +603,7 @@ func (b *Breaker) State() State {
 // period's generation: the half-open generation begins with the next Allow,
 // which becomes the probe. When a half-open probe has outlived its bound, it
 // reports the open period that the next Allow or Done will start from the
-// probe's deadline (R37), with that period's generation, Until and Breaks,
+// probe's deadline, with that period's generation, Until and Breaks,
 // or HalfOpen if that period has ended too.
 func (b *Breaker) Snapshot() Snapshot {
 	now := b.cfg.now()

@@ -266,7 +266,7 @@ func TestR19AllowBoundedDefaults(t *testing.T) {
 
 // R19/R20: a probe that reports after its deadline, with no Allow in between,
 // still counts as timed out, whatever it reports.
-func TestR19LateProbeDoneCountsAsTimeout(t *testing.T) {
+func TestR19_R37_LateProbeDoneCountsAsTimeout(t *testing.T) {
 	for _, o := range []Outcome{Success, Failure, Ignore} {
 		t.Run(o.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

@@ -2,20 +2,20 @@
 // calls to an upstream that keeps failing, and lets a few calls through now
 // and then to see whether it has recovered. It is safe for concurrent use
 // and has no goroutines or timers of its own. The Tempest HTTP client keeps
-// one Breaker per origin (R16); the package is usable on its own.
+// one Breaker per origin; the package is usable on its own.
 //
 // # States
 //
 // A circuit is in one of three states:
 //
 //   - Closed: every call is admitted, and outcomes are counted (see Modes).
-//     When they say so, the circuit opens (R18).
+//     When they say so, the circuit opens.
 //   - Open: every call fails at once with a *OpenError (errors.Is ErrOpen)
 //     until the break is over: Recovery, or longer with growth (see
 //     Repeated breaks).
 //   - HalfOpen: the first Allow after the open period half-opens the circuit
 //     and is admitted as its probe. Settings.HalfOpenProbes probes (default
-//     one) are admitted; other calls fail fast (R19). A probe that succeeds
+//     one) are admitted; other calls fail fast. A probe that succeeds
 //     keeps its slot, so a half-open period lets exactly HalfOpenProbes
 //     calls through; when they have all succeeded the circuit closes. The
 //     first probe that fails re-opens it; Ignore frees that probe's slot for
@@ -25,7 +25,7 @@
 //     keep the circuit half-open. With several probes this holds for each:
 //     the first deadline to pass ends the half-open period. It is noticed
 //     lazily, by the next Allow or Done; State and Snapshot report it
-//     without making it, as queries never move the circuit (R54).
+//     without making it, as queries never move the circuit.
 //
 // # Modes
 //
@@ -64,7 +64,7 @@
 //
 // Slow calls (Settings.SlowCall, both modes): report with Ticket.DoneTimed,
 // passing how long the call took to be decided (for HTTP, until its
-// response headers, R17); a Success slower than SlowCall counts as a
+// response headers); a Success slower than SlowCall counts as a
 // Failure, probes included. An upstream that answers, but too slowly to be
 // useful, then trips the circuit like one that fails (resilience4j's
 // slow-call rate).
@@ -75,7 +75,7 @@
 // above Recovery, consecutive failed (or timed-out) probes lengthen the
 // break: the k-th re-opens for min(MaxRecovery, Recovery*2^(k-1)),
 // shortened at random by up to 20% but never below Recovery. The first
-// failed probe re-opens for exactly Recovery (R19); from the second on, an
+// failed probe re-opens for exactly Recovery; from the second on, an
 // upstream that stays down is probed less and less often, and the jitter
 // spreads the probes of many clients that lost it at the same moment.
 // Snapshot.Breaks is the count; it resets when the circuit closes, and on
@@ -99,8 +99,8 @@
 // # Generations
 //
 // Every state change starts a new generation, and a Ticket remembers the
-// generation that admitted it. A Done from an older generation is ignored
-// (R20): a slow success admitted while closed cannot close a circuit that
+// generation that admitted it. A Done from an older generation is ignored:
+// a slow success admitted while closed cannot close a circuit that
 // has opened since, a late probe result cannot move a newer state, and a
 // failure from before a Reset does not count after it.
 //
@@ -124,7 +124,7 @@
 // # Notifications and shared state
 //
 // Settings.OnStateChange receives a Change for every new generation, in
-// order, one call at a time, never under a lock (R22): it may call back into
+// order, one call at a time, never under a lock: it may call back into
 // the Breaker. A panic in it is recovered and passed to Settings.OnPanic.
 //
 // Trip and Reset force a state in a new generation. Together with

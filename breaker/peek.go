@@ -5,7 +5,7 @@ import "time"
 // Peek reports, without admitting a call, whether Allow would refuse one
 // now: it returns the shared *OpenError of an open period, or of a half-open
 // circuit whose probe slots are all taken, and nil otherwise. It lets a
-// caller fail fast before it builds anything (R18); a nil result is no
+// caller fail fast before it builds anything; a nil result is no
 // admission, so the caller still calls Allow.
 func (b *Breaker) Peek() *OpenError {
 	return b.peek(b.cur.Load())

@@ -11,7 +11,7 @@ import (
 // and an open period over, State, Snapshot and Peek make no transition and
 // run no callback, so a caller may ask them while holding a lock that its
 // OnStateChange takes (the registry-sweep deadlock of the Trust issue).
-func TestQueriesArePureReads_NoCallbackUnderCallersLock(t *testing.T) {
+func TestQueriesArePureReads_R54_NoCallbackUnderCallersLock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
 		var underLock, changes int

@@ -81,7 +81,7 @@ type Settings struct {
 	// MaxRecovery > Recovery turns on growth of repeated breaks: the k-th
 	// consecutive failed (or timed-out) probe re-opens the circuit for
 	// min(MaxRecovery, Recovery*2^(k-1)), shortened by up to 20% at random
-	// but never below Recovery; k=1 is exactly Recovery (R19). The count
+	// but never below Recovery; k=1 is exactly Recovery. The count
 	// resets when the circuit closes, and on Reset.
 	// Default: 0 (as is any value <= Recovery): every break is Recovery.
 	// Negative: New returns an error.

@@ -55,7 +55,7 @@ func noPanic(t *testing.T, what string, f func()) {
 // R55: a response body whose Read or Close panics (or a typed-nil body)
 // never panics the client where it reads or closes that body itself:
 // before a retry, in a hedge race, on a redirect.
-func TestMisbehavingBody_NeverPanics(t *testing.T) {
+func TestMisbehavingBody_R55_NeverPanics(t *testing.T) {
 	var nilBody *panicBody
 	bodies := map[string]func() io.ReadCloser{
 		"Read panics":  func() io.ReadCloser { return &panicBody{onRead: true} },
@@ -108,7 +108,7 @@ func (zeroNilBody) Close() error             { return nil }
 
 // R55: a body that returns nothing and no error for ever ends with
 // io.ErrNoProgress where the client reads it, instead of spinning a core.
-func TestMisbehavingBody_NoProgressEnds(t *testing.T) {
+func TestMisbehavingBody_R55_NoProgressEnds(t *testing.T) {
 	rt := RoundTripperFunc(func(*http.Request) (*http.Response, error) {
 		return &http.Response{StatusCode: 503, Header: http.Header{}, Body: zeroNilBody{}}, nil
 	})
@@ -139,7 +139,7 @@ func (e *nilPtrErr) Error() string { return e.msg }
 
 // R55: an error whose Error method panics (a typed nil) does not panic the
 // client, and the probe it was admitted as is released.
-func TestMisbehavingError_NeverPanicsAndReleasesTheProbe(t *testing.T) {
+func TestMisbehavingError_R55_NeverPanicsAndReleasesTheProbe(t *testing.T) {
 	for _, hedged := range []bool{false, true} {
 		t.Run(fmt.Sprintf("hedged=%v", hedged), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -275,7 +275,7 @@ func (r *closingReader) Close() error { r.closed.Store(true); return nil }
 // R56: an upstream that resets the stream of an upload makes net/http close
 // the request body; a file-like body then fails its next Read. That is the
 // upstream's doing, not the caller's: never class request_body.
-func TestRequestBody_UpstreamResetIsNotTheCallersFault(t *testing.T) {
+func TestRequestBody_R56_UpstreamResetIsNotTheCallersFault(t *testing.T) {
 	for _, h2 := range []bool{false, true} {
 		t.Run(fmt.Sprintf("HTTP2=%v", h2), func(t *testing.T) {
 			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -322,7 +322,7 @@ func (r *slowBody) Read(p []byte) (int, error) {
 // R56: an attempt that times out while the transport still waits on the
 // caller's own slow request body is the caller's: class request_body, not
 // retried, and a healthy upstream's circuit stays closed.
-func TestRequestBody_SlowBodyIsTheCallersFault(t *testing.T) {
+func TestRequestBody_R56_SlowBodyIsTheCallersFault(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, c := memUpstream(t, httpclienttest.Sequence{httpclienttest.OK("ok")},
 			WithTimeout(1500*time.Millisecond), WithCircuitBreaker(2, time.Hour))

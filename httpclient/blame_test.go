@@ -85,7 +85,7 @@ func (r *errReader) Read(p []byte) (int, error) {
 // call returns an error reaching the reader's own, class request_body, it
 // is not retried (even for a replayable PUT), and nothing is counted
 // against the upstream.
-func TestRequestBody_ReaderErrorIsCallersFault(t *testing.T) {
+func TestRequestBody_R56_ReaderErrorIsCallersFault(t *testing.T) {
 	boom := errors.New("disk on fire")
 	eachProto(t, func(t *testing.T, sopts []httpclienttest.Option) {
 		for _, size := range []int{0, 100, 200 << 10} { // before, with and after the headers are written
@@ -118,7 +118,7 @@ func TestRequestBody_ReaderErrorIsCallersFault(t *testing.T) {
 // R56: a ContentLength that does not match the body (shorter or longer) is
 // an invalid request: ErrInvalidRequest, not retried, nothing in the
 // breaker.
-func TestRequestBody_ContentLengthMismatchIsInvalidRequest(t *testing.T) {
+func TestRequestBody_R56_ContentLengthMismatchIsInvalidRequest(t *testing.T) {
 	eachProto(t, func(t *testing.T, sopts []httpclienttest.Option) {
 		for _, tc := range []struct {
 			body string
@@ -150,7 +150,7 @@ func TestRequestBody_ContentLengthMismatchIsInvalidRequest(t *testing.T) {
 // R56: request shapes net/http refuses are rejected before the first
 // attempt (nothing sent, nothing counted), and an upper-case scheme given
 // to Do is sent as its lower case.
-func TestRequestShape_CallersMistakesNeverReachTheBreaker(t *testing.T) {
+func TestRequestShape_R4_R56_CallersMistakesNeverReachTheBreaker(t *testing.T) {
 	eachProto(t, func(t *testing.T, sopts []httpclienttest.Option) {
 		srv, c := upstream(t, httpclienttest.Sequence{httpclienttest.OK("ok")}, sopts, WithCircuitBreaker(1, time.Hour))
 		bad := map[string]func(*http.Request){
@@ -193,7 +193,7 @@ func TestRequestShape_CallersMistakesNeverReachTheBreaker(t *testing.T) {
 // R57: a dial that fails for lack of local descriptors (or ports) counts for
 // nothing in the breaker, and, as a dial error of a net/http transport,
 // proves nothing was sent: retried for any method.
-func TestLocalResourceErrors_NotBlamedOnUpstream(t *testing.T) {
+func TestLocalResourceErrors_R57_NotBlamedOnUpstream(t *testing.T) {
 	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.EADDRNOTAVAIL} {
 		t.Run(errno.Error(), func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
@@ -236,7 +236,7 @@ func TestLocalResourceErrors_NotBlamedOnUpstream(t *testing.T) {
 // on the local machine: it answers ErrAttemptTimeout and ErrNotSent, class
 // local, is retried as not sent, and counts for nothing in the breaker.
 // The upstream sees only the call that held the connection.
-func TestConnSlotWait_LocalNotUpstream(t *testing.T) {
+func TestConnSlotWait_R57_LocalNotUpstream(t *testing.T) {
 	release := make(chan struct{})
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -297,7 +297,7 @@ func TestConnSlotWait_LocalNotUpstream(t *testing.T) {
 // for it (NewTransport's dialer finds the attempt in the dial's context) or
 // a connection it got means it was not queued; a trace of the caller's own
 // still runs beside it.
-func TestAttemptTrace_DialOrConnIsNotASlotWait(t *testing.T) {
+func TestAttemptTrace_R57_DialOrConnIsNotASlotWait(t *testing.T) {
 	at := traced(context.Background())
 	if !at.waitedForSlot() {
 		t.Fatal("no connection and no dial: want a slot wait")

@@ -56,7 +56,7 @@ func (b RetryBudget) resolve() (RetryBudget, error) {
 	return b, nil
 }
 
-// WithRetryBudget sets the per-origin retry budget (R46). It is on by
+// WithRetryBudget sets the per-origin retry budget. It is on by
 // default; RetryBudget{Disabled: true} turns it off.
 func WithRetryBudget(b RetryBudget) Option {
 	return func(c *config) { c.budget = b }

@@ -17,7 +17,7 @@ import (
 // backoff, a circuit breaker per origin, per-attempt timeouts, default headers
 // and request-ID propagation, over one shared connection pool. It is safe for
 // concurrent use: build it once, pass it where needed, and Close it after the
-// HTTP server that uses it has shut down (R29).
+// HTTP server that uses it has shut down.
 type Client struct {
 	base      *baseURL
 	baseState *originState // the base origin's state, nil with no base URL
@@ -27,7 +27,7 @@ type Client struct {
 	timed   bool             // an attempt's duration is wanted: hooks, a logger or slow calls
 
 	// slotAware: the transport is NewTransport's, so an attempt can tell a
-	// wait for a connection slot (local) from a slow dial (R57).
+	// wait for a connection slot (local) from a slow dial.
 	slotAware bool
 
 	rt           *transport
@@ -113,13 +113,13 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 }
 
 // Get sends a GET. url is absolute (http:// or https://) or relative to the
-// base URL (R1, R2).
+// base URL.
 func (c *Client) Get(ctx context.Context, url string, opts ...RequestOption) (*http.Response, error) {
 	return c.Request(ctx, http.MethodGet, url, opts...)
 }
 
 // Post sends a POST. It is retried only with an Idempotency-Key header, the
-// Idempotent option, or a failure that proves nothing was sent (R7).
+// Idempotent option, or a failure that proves nothing was sent.
 func (c *Client) Post(ctx context.Context, url string, opts ...RequestOption) (*http.Response, error) {
 	return c.Request(ctx, http.MethodPost, url, opts...)
 }
@@ -129,7 +129,7 @@ func (c *Client) Put(ctx context.Context, url string, opts ...RequestOption) (*h
 	return c.Request(ctx, http.MethodPut, url, opts...)
 }
 
-// Patch sends a PATCH, retried under the same conditions as Post (R7).
+// Patch sends a PATCH, retried under the same conditions as Post.
 func (c *Client) Patch(ctx context.Context, url string, opts ...RequestOption) (*http.Response, error) {
 	return c.Request(ctx, http.MethodPatch, url, opts...)
 }
@@ -140,8 +140,8 @@ func (c *Client) Delete(ctx context.Context, url string, opts ...RequestOption) 
 }
 
 // Request sends a request with any method. Errors are *url.Error values
-// wrapping the cause (R32). A retryable status on the last attempt is a
-// response with a nil error, as in net/http (R12); the caller must close the
+// wrapping the cause. A retryable status on the last attempt is a
+// response with a nil error, as in net/http; the caller must close the
 // body of every response.
 func (c *Client) Request(ctx context.Context, method, rawURL string, opts ...RequestOption) (*http.Response, error) {
 	if c.closed.Load() {
@@ -174,7 +174,7 @@ func (c *Client) Request(ctx context.Context, method, rawURL string, opts ...Req
 
 // Do sends req through the client's retry loop and breaker, with net/http's
 // redirect handling. A request body is replayed on retries through GetBody;
-// without GetBody the request gets a single attempt (R13).
+// without GetBody the request gets a single attempt.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	total := c.totalTimeout
 	if so := sendOptionsFrom(req.Context()); so != nil {
@@ -221,7 +221,7 @@ func (c *Client) doTotal(req *http.Request, total time.Duration) (*http.Response
 
 // StandardClient returns a new *http.Client (no Timeout, no cookie jar) whose
 // transport applies the client's retries, breaker, timeouts and headers to
-// every request, for code that only accepts an *http.Client (R31). Request
+// every request, for code that only accepts an *http.Client. Request
 // options reach it through WithRequestOptions.
 func (c *Client) StandardClient() *http.Client {
 	return &http.Client{Transport: c.rt}
@@ -233,7 +233,7 @@ func (c *Client) StandardClient() *http.Client {
 // end. It closes the connections of a transport the client created as they
 // become idle: at once those idle now, and a connection busy now once the
 // response body on it is read to EOF or closed. It never closes those of a
-// transport passed with WithTransport. It always returns nil (R30).
+// transport passed with WithTransport. It always returns nil.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)

@@ -28,7 +28,10 @@ func (c *Client) Breakers() map[string]breaker.Snapshot {
 
 // Breaker returns the snapshot of one origin's breaker; origin is any URL of
 // the origin. It is a pure read: an origin the client keeps no state for is
-// reported Closed in generation 0, and no state is made for it.
+// reported Closed in generation 0, and no state is made for it (the base
+// origin's state exists from New, in generation 1). The error wraps
+// ErrInvalidRequest when origin is not an http or https URL, or the breaker
+// is disabled.
 func (c *Client) Breaker(origin string) (breaker.Snapshot, error) {
 	norm, err := c.originName(origin)
 	if err != nil {

@@ -23,15 +23,24 @@ const defaultDecodeLimit = 10 << 20
 // wrapping ErrBodyTooLarge past defaultDecodeLimit bytes. It always closes
 // the body.
 func Decode[T any](resp *http.Response, err error) (T, error) {
-	return DecodeLimit[T](resp, err, defaultDecodeLimit)
+	return decodeLimit[T](resp, err, defaultDecodeLimit)
 }
 
-// DecodeLimit is Decode reading at most limit bytes of the body; a body of
-// exactly limit bytes is decoded, and math.MaxInt64 reads any body whole. A
-// limit <= 0 is an error wrapping ErrInvalidRequest, returned before the body
-// is read (a zero limit is a mistake, never "the default": use Decode for
-// that); the body is closed all the same. err is returned as it is (R39).
-func DecodeLimit[T any](resp *http.Response, err error, limit int64) (T, error) {
+// DecodeLimit returns a Decode that reads at most limit bytes of the body,
+// for the same one-line form:
+//
+//	report, err := httpclient.DecodeLimit[Report](100<<20)(c.Get(ctx, "/report"))
+//
+// A body of exactly limit bytes is decoded, and math.MaxInt64 reads any body
+// whole. A limit <= 0 is an error wrapping ErrInvalidRequest, returned
+// before the body is read (a zero limit is a mistake, never "the default":
+// use Decode for that); the body is closed all the same. The call's own
+// error is returned as it is.
+func DecodeLimit[T any](limit int64) func(*http.Response, error) (T, error) {
+	return func(resp *http.Response, err error) (T, error) { return decodeLimit[T](resp, err, limit) }
+}
+
+func decodeLimit[T any](resp *http.Response, err error, limit int64) (T, error) {
 	var v T
 	if err == nil && limit <= 0 {
 		if resp != nil {

@@ -35,7 +35,7 @@
 //
 // Every error is a *url.Error wrapping its cause, as net/http's client
 // returns, so errors.Is and errors.As reach ErrClosed, ErrAttemptTimeout,
-// context.DeadlineExceeded, *net.OpError and the rest. The numbered rules
-// (R1, R2, ...) cited in this package's documentation are in the project's
-// docs/semantics.md.
+// context.DeadlineExceeded, *net.OpError and the rest. Every rule the
+// client follows is written down, numbered, in the project's
+// docs/semantics.md; the tests name the rule they check.
 package httpclient

@@ -15,35 +15,35 @@ import (
 var ErrCircuitOpen = errors.New("httpclient: circuit open")
 
 // ErrClosed is returned (inside a *url.Error) by calls begun after Close and by
-// calls that were waiting between attempts when Close ran (R30).
+// calls that were waiting between attempts when Close ran.
 var ErrClosed = errors.New("httpclient: client closed")
 
 // ErrNotSent is wrapped by custom transports to say that nothing of the request
-// left the machine, which makes a retry safe for any method (R7).
+// left the machine, which makes a retry safe for any method.
 var ErrNotSent = errors.New("httpclient: request not sent")
 
 // ErrAttemptTimeout is matched by errors.Is when an attempt ran out of its own
-// per-attempt timeout; the caller's own deadline never matches it (R15).
+// per-attempt timeout; the caller's own deadline never matches it.
 var ErrAttemptTimeout = errors.New("httpclient: attempt timeout")
 
 // ErrTotalTimeout is matched by errors.Is when a call ran out of its total
 // deadline (WithTotalTimeout, TotalTimeout), as opposed to one attempt's
-// timeout or the caller's own deadline (R47).
+// timeout or the caller's own deadline.
 var ErrTotalTimeout = errors.New("httpclient: total timeout")
 
 // ErrInvalidRequest is wrapped by errors about a request the caller built
-// wrongly: bad method, header, scheme, host or URL (R2, R4). Such calls never
+// wrongly: bad method, header, scheme, host or URL. Such calls never
 // reach the network.
 var ErrInvalidRequest = errors.New("httpclient: invalid request")
 
 // ErrInvalidConfig is wrapped by every error New returns for bad options.
 var ErrInvalidConfig = errors.New("httpclient: invalid configuration")
 
-// ErrBodyTooLarge is returned by Decode when a body exceeds its read limit (R33).
+// ErrBodyTooLarge is returned by Decode when a body exceeds its read limit.
 var ErrBodyTooLarge = errors.New("httpclient: response body too large")
 
 // CircuitOpenError is the error of a call that failed fast because the circuit
-// of its origin is open (R18). One value is shared by every call failing during
+// of its origin is open. One value is shared by every call failing during
 // one open period, so the fail-fast path does not allocate it.
 type CircuitOpenError struct {
 	Origin string    // normalised scheme://host:port of the open circuit
@@ -80,11 +80,11 @@ func (e *attemptTimeoutError) Is(target error) bool {
 }
 
 // StatusError is the error Decode and CheckStatus return for a non-2xx
-// response. Body holds at most 1 KiB of the response body, cut to valid UTF-8
-// (R33), so it is safe to log.
+// response. Body holds at most 1 KiB of the response body, cut to valid UTF-8,
+// so it is safe to log.
 type StatusError struct {
 	Method     string
-	URL        string // scheme, host and path only: no query, no userinfo (R28)
+	URL        string // scheme, host and path only: no query, no userinfo
 	StatusCode int
 	Status     string
 	Header     http.Header

@@ -91,6 +91,8 @@ func ExampleClient_Put() {
 	client, _ := httpclient.New(srv.URL + "/v1")
 	defer client.Close()
 
+	// PUT is idempotent: on a 503 or a reset it is retried like a GET, and
+	// a *strings.Reader body is replayed on each attempt.
 	show(client.Put(context.Background(), "/items/7", httpclient.Body(strings.NewReader("blue"), "text/plain")))
 	// Output: 200 PUT /v1/items/7 id="" body=blue
 }
@@ -101,6 +103,8 @@ func ExampleClient_Patch() {
 	client, _ := httpclient.New(srv.URL + "/v1")
 	defer client.Close()
 
+	// PATCH, like POST, is retried only with an Idempotency-Key, Idempotent,
+	// or a failure that proves nothing was sent.
 	show(client.Patch(context.Background(), "/items/7", httpclient.JSON(map[string]string{"color": "red"})))
 	// Output: 200 PATCH /v1/items/7 id="" body={"color":"red"}
 }
@@ -111,6 +115,7 @@ func ExampleClient_Delete() {
 	client, _ := httpclient.New(srv.URL + "/v1")
 	defer client.Close()
 
+	// Path escapes each segment, so user data cannot add one.
 	show(client.Delete(context.Background(), httpclient.Path("items", "a/b")))
 	// Output: 200 DELETE /v1/items/a%2Fb id="" body=
 }
@@ -121,7 +126,7 @@ func ExampleClient_Request() {
 	client, _ := httpclient.New(srv.URL + "/v1")
 	defer client.Close()
 
-	// The request ID in the context goes out in X-Request-ID (R25).
+	// The request ID in the context goes out in X-Request-ID.
 	ctx := requestid.NewContext(context.Background(), "req-123")
 	show(client.Request(ctx, http.MethodOptions, "/items"))
 	// Output: 200 OPTIONS /v1/items id="req-123" body=

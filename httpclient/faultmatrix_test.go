@@ -162,11 +162,11 @@ func runCell(t *testing.T, f matrixFault, mc methodClass) cell {
 	return got
 }
 
-// TestFaultMatrix runs every fault of httpclienttest against every method
+// TestFaultMatrix_R52 runs every fault of httpclienttest against every method
 // class and checks attempts and breaker accounting against the rules (R6,
 // R7, R9, R14, R17, R24), then compares the table with docs/fault-matrix.md
 // (`go test ./httpclient -run FaultMatrix -update` rewrites it).
-func TestFaultMatrix(t *testing.T) {
+func TestFaultMatrix_R52(t *testing.T) {
 	var table bytes.Buffer
 	table.WriteString(matrixHeader)
 	for _, f := range matrixFaults {
@@ -217,7 +217,7 @@ func TestFaultMatrix(t *testing.T) {
 const matrixHeader = `# Fault matrix
 
 What the client does with each fault of ` + "`httpclienttest`" + ` for each method class,
-measured over real loopback HTTP/1.1 by ` + "`TestFaultMatrix`" + ` with a scaled policy
+measured over real loopback HTTP/1.1 by ` + "`TestFaultMatrix_R52`" + ` with a scaled policy
 (3 attempts, 1 ms backoff, 500 ms BackoffMax, retry budget off; attempt
 timeout 200 ms for the hang and the slow body, 5 s otherwise). Deterministic values only; regenerate with
 

@@ -20,7 +20,7 @@ import (
 )
 
 // fdChildEnv carries the upstream's URL to the child process of
-// TestFDExhaustion_BurstLeavesCircuitClosed.
+// TestFDExhaustion_R57_BurstLeavesCircuitClosed.
 const fdChildEnv = "TEMPEST_FD_CHILD_URL"
 
 // fdBurstResult is what the child reports on its last line of output.
@@ -35,7 +35,7 @@ type fdBurstResult struct {
 // upstream's circuit is closed and calls succeed. The burst runs in a child
 // process whose descriptor limit is lowered to 64 (the upstream lives here,
 // unlimited), so that the test process itself is never starved.
-func TestFDExhaustion_BurstLeavesCircuitClosed(t *testing.T) {
+func TestFDExhaustion_R57_BurstLeavesCircuitClosed(t *testing.T) {
 	if os.Getenv(fdChildEnv) != "" {
 		t.Skip("the child runs TestFDExhaustionChild")
 	}
@@ -81,11 +81,11 @@ func TestFDExhaustion_BurstLeavesCircuitClosed(t *testing.T) {
 	}
 }
 
-// TestFDExhaustionChild is the child of TestFDExhaustion_BurstLeavesCircuitClosed.
+// TestFDExhaustionChild is the child of TestFDExhaustion_R57_BurstLeavesCircuitClosed.
 func TestFDExhaustionChild(t *testing.T) {
 	url := os.Getenv(fdChildEnv)
 	if url == "" {
-		t.Skip("run by TestFDExhaustion_BurstLeavesCircuitClosed")
+		t.Skip("run by TestFDExhaustion_R57_BurstLeavesCircuitClosed")
 	}
 	limit, calls := uint64(64), 300
 	if v, err := strconv.Atoi(os.Getenv("TEMPEST_FD_LIMIT")); err == nil {

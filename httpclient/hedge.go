@@ -11,10 +11,11 @@ import (
 	"github.com/tempestsdk/tempest/breaker"
 )
 
-// HedgePolicy sends extra copies of a slow idempotent request (R48): when an
+// HedgePolicy sends extra copies of a slow idempotent request: when an
 // attempt has no response headers after Delay, one more attempt starts in
-// parallel, up to MaxHedges extra; the first good answer wins and the others
-// are cancelled, their bodies drained and closed. Hedges draw on the retry
+// parallel, up to MaxHedges extra. The first settled outcome (one the rules
+// would not retry, such as a 200 or a 404) wins; the others are cancelled,
+// their bodies drained and closed. Hedges draw on the retry
 // budget, and a cancelled hedge counts for nothing in the breaker.
 type HedgePolicy struct {
 	// Delay before each hedge. Pick about the p95 latency of the upstream.
@@ -25,7 +26,7 @@ type HedgePolicy struct {
 	MaxHedges int
 }
 
-// WithHedging turns hedging on for idempotent requests (R7's methods and
+// WithHedging turns hedging on for idempotent requests (the methods and
 // keys). It is off by default; NoHedge turns it off for one call.
 func WithHedging(p HedgePolicy) Option {
 	return func(c *config) {

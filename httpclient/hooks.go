@@ -39,9 +39,11 @@ type Hooks struct {
 	AttemptDone func(ctx context.Context, a Attempt, r AttemptResult)
 	// Retry runs before each wait between attempts.
 	Retry func(ctx context.Context, e RetryEvent)
-	// GiveUp runs when a request's retry loop stops before its last attempt
-	// although the outcome was one to retry: why is any Stop but
-	// StopSettled and StopExhausted. a is the last attempt made.
+	// GiveUp runs when a request's retry loop stops although the outcome
+	// was one to retry and the policy allowed more attempts: why is any
+	// Stop but StopSettled and StopExhausted. a is the last attempt made;
+	// for StopBodyNotReplayable, a.Max is 1, since such a request gets one
+	// attempt.
 	GiveUp func(ctx context.Context, a Attempt, why Stop)
 	// StateChange runs after the breaker of origin (scheme://host:port)
 	// changes state: one call at a time, in generation order.
@@ -54,7 +56,7 @@ type Attempt struct {
 	Origin string // normalised scheme://host:port
 	Path   string // escaped path, no query
 	N      int    // 1 for the first attempt of a request
-	Max    int    // the request's MaxAttempts
+	Max    int    // the attempts this request may make: the policy's MaxAttempts, or 1 for a body that cannot be replayed
 	Hedge  int    // 0 for the attempt itself, k for its k-th hedge
 	// Breaker is the breaker's state decided at admission (Closed, or
 	// HalfOpen for a probe), Generation its generation then, and Probe
@@ -140,7 +142,10 @@ func (c *Client) attemptDone(ctx context.Context, a Attempt, r AttemptResult) {
 	if c.logger != nil && c.debugEnabled(ctx) {
 		attrs := []slog.Attr{
 			slog.String("method", a.Method), slog.String("origin", a.Origin), slog.String("path", a.Path),
-			slog.Int("attempt", a.N), slog.Duration("duration", r.Duration), slog.String("class", string(r.Class)),
+			slog.Int("attempt", a.N), slog.Duration("duration", r.Duration),
+		}
+		if r.Class != "" {
+			attrs = append(attrs, slog.String("class", string(r.Class)))
 		}
 		if r.Status != 0 {
 			attrs = append(attrs, slog.Int("status", r.Status))

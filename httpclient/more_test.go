@@ -223,7 +223,7 @@ func TestClose_R30_ClosesOwnIdleConnections(t *testing.T) {
 }
 
 // R33: Decode's limits and its handling of 204 and empty bodies.
-func TestDecode_R33(t *testing.T) {
+func TestDecode_R33_R39(t *testing.T) {
 	type T struct{ A int }
 	mk := func(code int, body string) *http.Response {
 		return &http.Response{StatusCode: code, Status: http.StatusText(code), Body: io.NopCloser(strings.NewReader(body)),
@@ -241,7 +241,7 @@ func TestDecode_R33(t *testing.T) {
 	if _, err := Decode[T](mk(200, "{"), nil); err == nil {
 		t.Error("bad JSON decoded")
 	}
-	if _, err := DecodeLimit[T](mk(200, `{"A":1}`), nil, 3); !errors.Is(err, ErrBodyTooLarge) {
+	if _, err := DecodeLimit[T](3)(mk(200, `{"A":1}`), nil); !errors.Is(err, ErrBodyTooLarge) {
 		t.Errorf("limit: %v", err)
 	}
 	sentinel := errors.New("boom")

@@ -140,7 +140,7 @@ type config struct {
 }
 
 // WithTimeout sets the per-attempt timeout, from the dial to the end of the
-// response body (R14). Default 10s; d <= 0 is an error (a call that must not
+// response body. Default 10s; d <= 0 is an error (a call that must not
 // time out uses the NoTimeout request option), and so is d under 1ms, which
 // is a unit slip: WithTimeout(10) would be 10ns.
 func WithTimeout(d time.Duration) Option {
@@ -157,7 +157,7 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
-// WithRetryPolicy sets how calls are retried (R5-R13).
+// WithRetryPolicy sets how calls are retried.
 func WithRetryPolicy(p RetryPolicy) Option {
 	return func(c *config) { c.retry = p }
 }
@@ -217,7 +217,7 @@ func WithBreaker(s breaker.Settings) Option {
 }
 
 // WithDefaultHeaders sets headers added to every request sent to the base
-// origin, and never to another origin (R23). The header is copied with its
+// origin, and never to another origin. The header is copied with its
 // names in canonical form (http.CanonicalHeaderKey), so that "authorization"
 // yields to a call's Authorization instead of going out beside it; the values
 // of names that canonicalise alike are merged, in the byte order of the names
@@ -243,14 +243,14 @@ func canonicalHeader(h http.Header) http.Header {
 }
 
 // WithRequestIDPropagation turns on or off sending the request ID found in a
-// call's context in the X-Request-ID header (R25). Default on.
+// call's context in the X-Request-ID header. Default on.
 func WithRequestIDPropagation(on bool) Option {
 	return func(c *config) { c.propagateID = on }
 }
 
 // WithTransport sets the RoundTripper that sends each attempt. Default: a
 // transport from NewTransport, owned by the client and closed by Close; one
-// passed here is never closed by the client (R30). A nil rt is an error.
+// passed here is never closed by the client. A nil rt is an error.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(c *config) {
 		if rt == nil {
@@ -264,19 +264,19 @@ func WithTransport(rt http.RoundTripper) Option {
 // WithLogger sets a logger for attempts (Debug), retries (Info) and breaker
 // state changes (Warn). Records carry method, origin, path, status, attempt,
 // duration and error class, never a query or a header value other than the
-// request ID (R28). Default: no logging.
+// request ID. Default: no logging.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
 }
 
 // WithHooks sets observers of attempts, retries and breaker state changes.
-// Hooks run outside every lock; a panicking hook is recovered and logged (R22).
+// Hooks run outside every lock; a panicking hook is recovered and logged.
 func WithHooks(h Hooks) Option {
 	return func(c *config) { c.hooks = h }
 }
 
 // WithTotalTimeout bounds a whole call: every attempt, hedge and wait, and
-// the reading of the body (R47). Each attempt gets the lesser of its own
+// the reading of the body. Each attempt gets the lesser of its own
 // timeout and what is left. Default: none, so that NoTimeout can stream; d <=
 // 0 is an error, and so is d under 1ms (a unit slip: WithTotalTimeout(30)
 // would be 30ns). The per-call form is the TotalTimeout request option.
@@ -296,7 +296,7 @@ func WithTotalTimeout(d time.Duration) Option {
 
 // WithAttemptHeader sends, on every attempt and hedge, a header that tells
 // the upstream which attempt this is: "attempt=2; max=3", with "; hedge=1"
-// on a hedge (R49). Off by default; name must be a valid header name.
+// on a hedge. Off by default; name must be a valid header name.
 func WithAttemptHeader(name string) Option {
 	return func(c *config) {
 		if !isToken(name) {

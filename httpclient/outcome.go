@@ -63,7 +63,8 @@ func (s Stop) early() bool { return s != StopSettled && s != StopExhausted }
 // why its retry loop ended, so that logs and callers can tell "retries
 // exhausted" from "not retried". Read it before replacing resp.Body. A call
 // the client never sent (an open circuit, an invalid request, a closed
-// client) reports 0 attempts.
+// client) reports 0 attempts. Hedges are not attempts of their own: they
+// race the attempt they were started for.
 func Attempts(resp *http.Response, err error) (attempts int, why Stop) {
 	if err != nil {
 		var se *stoppedError
@@ -73,8 +74,15 @@ func Attempts(resp *http.Response, err error) (attempts int, why Stop) {
 		return 0, StopSettled
 	}
 	if resp != nil {
-		if b, ok := resp.Body.(*stoppedBody); ok {
-			return b.n, b.stop
+		for body := resp.Body; body != nil; {
+			switch b := body.(type) {
+			case *stoppedBody:
+				return b.n, b.stop
+			case *deadlineBody: // a total deadline wraps the call's body
+				body = b.rc
+			default:
+				body = nil
+			}
 		}
 		return 1, StopSettled
 	}

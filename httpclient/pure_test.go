@@ -41,7 +41,7 @@ func TestJoin_R1(t *testing.T) {
 }
 
 // R2: a relative URL cannot leave the base path.
-func TestJoin_R2_Rejects(t *testing.T) {
+func TestJoin_R2_R35_Rejects(t *testing.T) {
 	b := mustBase(t, "https://api.example.com/v1")
 	for _, ref := range []string{
 		"//evil.example.com/x", "/a#frag", "../admin", "/a/../../admin", "./x", "/a/.",
@@ -246,7 +246,7 @@ func TestNew_Defaults(t *testing.T) {
 	}
 }
 
-func TestNewTransport_Tuning(t *testing.T) {
+func TestNewTransport_R43_Tuning(t *testing.T) {
 	tr := NewTransport()
 	if tr == http.DefaultTransport || tr.Proxy == nil || !tr.ForceAttemptHTTP2 ||
 		tr.MaxIdleConnsPerHost < 100 || tr.TLSHandshakeTimeout != 5*time.Second {

@@ -58,11 +58,11 @@ const (
 )
 
 // WithOriginLimit bounds the per-origin state (breakers and retry budgets) a
-// client keeps, so that one calling many hosts does not grow without bound
-// (R50): state unused for idleExpiry is dropped, and past maxOrigins the
+// client keeps, so that one calling many hosts does not grow without bound:
+// state unused for idleExpiry is dropped, and past maxOrigins the
 // least recently used goes. A circuit that has not closed since it opened
 // outlives its origin's state, as a record, until idleExpiry after its
-// break has ended (R58). Zero values mean the defaults, 1024 and 10
+// break has ended. Zero values mean the defaults, 1024 and 10
 // minutes; negative values are errors.
 func WithOriginLimit(maxOrigins int, idleExpiry time.Duration) Option {
 	return func(c *config) {

@@ -41,7 +41,7 @@ func decodeResponse(t *testing.T, body string) (*http.Response, *trackedBody) {
 func TestDecodeLimit_MaxInt64ReadsWholeBody(t *testing.T) {
 	type T struct{ A int }
 	resp, tb := decodeResponse(t, `{"A":7}`)
-	v, err := DecodeLimit[T](resp, nil, math.MaxInt64)
+	v, err := DecodeLimit[T](math.MaxInt64)(resp, nil)
 	if err != nil || v.A != 7 {
 		t.Fatalf("DecodeLimit(MaxInt64) = %+v, %v; want {A:7}, nil", v, err)
 	}
@@ -51,7 +51,7 @@ func TestDecodeLimit_MaxInt64ReadsWholeBody(t *testing.T) {
 	// The boundary just below still works, and a body of exactly limit bytes
 	// is not too large.
 	resp, _ = decodeResponse(t, `{"A":7}`)
-	if v, err := DecodeLimit[T](resp, nil, int64(len(`{"A":7}`))); err != nil || v.A != 7 {
+	if v, err := DecodeLimit[T](int64(len(`{"A":7}`)))(resp, nil); err != nil || v.A != 7 {
 		t.Errorf("DecodeLimit(len(body)) = %+v, %v", v, err)
 	}
 }
@@ -62,7 +62,7 @@ func TestDecodeLimit_NonPositiveLimitIsError(t *testing.T) {
 	type T struct{ A int }
 	for _, limit := range []int64{0, -1, math.MinInt64} {
 		resp, tb := decodeResponse(t, `{"A":7}`)
-		v, err := DecodeLimit[T](resp, nil, limit)
+		v, err := DecodeLimit[T](limit)(resp, nil)
 		if !errors.Is(err, ErrInvalidRequest) || v.A != 0 {
 			t.Errorf("DecodeLimit(%d) = %+v, %v; want an error wrapping ErrInvalidRequest", limit, v, err)
 		}
@@ -72,7 +72,7 @@ func TestDecodeLimit_NonPositiveLimitIsError(t *testing.T) {
 	}
 	// The call's own error still comes back as it is (R39).
 	sentinel := errors.New("boom")
-	if _, err := DecodeLimit[T](nil, sentinel, 0); err != sentinel {
+	if _, err := DecodeLimit[T](0)(nil, sentinel); err != sentinel {
 		t.Errorf("call error replaced by %v", err)
 	}
 }

@@ -26,6 +26,8 @@ type RequestOption interface {
 // [NoRetry], [NoHedge]. Only these can travel in a context, through
 // [WithRequestOptions], to the transport of [Client.StandardClient] or
 // [Client.Do], so passing a request-building option there does not compile.
+// A SendOption is a RequestOption too, but a []SendOption is not a
+// []RequestOption: pass its elements one by one to a verb.
 type SendOption func(*sendOptions)
 
 func (o SendOption) applyCall(c *callConfig) {
@@ -92,7 +94,7 @@ func sendOptionsFrom(ctx context.Context) *sendOptions {
 
 // JSON sends v encoded as JSON with Content-Type application/json. The value
 // is encoded once, before any attempt; an encoding error ends the call before
-// anything is sent (R3).
+// anything is sent.
 func JSON(v any) RequestOption {
 	return buildOption(func(c *callConfig) {
 		c.contentType = "application/json"
@@ -118,7 +120,7 @@ func Form(values url.Values) RequestOption {
 
 // Body sends r with the given Content-Type ("" sets none). A *bytes.Reader,
 // *bytes.Buffer or *strings.Reader is replayed on retries; any other reader
-// cannot be replayed, so the call makes a single attempt (R13).
+// cannot be replayed, so the call makes a single attempt.
 func Body(r io.Reader, contentType string) RequestOption {
 	return buildOption(func(c *callConfig) {
 		c.contentType = contentType
@@ -127,7 +129,7 @@ func Body(r io.Reader, contentType string) RequestOption {
 }
 
 // Header sets a header on the call. Call headers win over the context's
-// request ID and the client's default headers (R23).
+// request ID and the client's default headers.
 func Header(key, value string) RequestOption {
 	return buildOption(func(c *callConfig) {
 		if c.header == nil {
@@ -138,7 +140,7 @@ func Header(key, value string) RequestOption {
 }
 
 // Query appends key=value, both escaped, after the URL's existing query,
-// which is kept as written, and before a fragment (R3).
+// which is kept as written, and before a fragment.
 func Query(key, value string) RequestOption {
 	pair := url.QueryEscape(key) + "=" + url.QueryEscape(value)
 	return buildOption(func(c *callConfig) { c.query = append(c.query, pair) })
@@ -160,8 +162,8 @@ func Timeout(d time.Duration) SendOption {
 }
 
 // NoTimeout lifts the per-attempt timeout for this call, for streaming
-// responses (R14). The caller's context still bounds the call; a breaker
-// probe is still bounded by the breaker's recovery time (R19).
+// responses. The caller's context still bounds the call; a breaker
+// probe is still bounded by the breaker's recovery time.
 func NoTimeout() SendOption {
 	return func(s *sendOptions) {
 		s.noTimeout, s.timeoutSet, s.timeout = true, false, 0
@@ -170,7 +172,7 @@ func NoTimeout() SendOption {
 }
 
 // Idempotent marks the call as safe to repeat, so that methods such as POST
-// and PATCH are retried like PUT (R7). Prefer an Idempotency-Key header when
+// and PATCH are retried like PUT. Prefer an Idempotency-Key header when
 // the upstream supports one.
 func Idempotent() SendOption {
 	return func(s *sendOptions) { s.idempotent = true }
@@ -190,7 +192,7 @@ func Retry(p RetryPolicy) SendOption {
 }
 
 // TotalTimeout bounds this whole call, in place of the client's
-// WithTotalTimeout (R47); d <= 0 makes the call fail before sending, with an
+// WithTotalTimeout; d <= 0 makes the call fail before sending, with an
 // error wrapping ErrInvalidRequest, and so does d under 1ms, a unit slip
 // (TotalTimeout(30) would be 30ns).
 func TotalTimeout(d time.Duration) SendOption {
@@ -213,7 +215,7 @@ func NoRetry() SendOption {
 // Path builds a relative URL path from segments, escaping each one, so that
 // user data cannot add segments or a query: Path("users", "a/b?c") is
 // "/users/a%2Fb%3Fc". A segment that is "." or ".." is still rejected by the
-// call (R2).
+// call.
 func Path(segments ...string) string {
 	var b strings.Builder
 	for _, s := range segments {

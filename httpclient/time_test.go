@@ -439,7 +439,7 @@ func TestTime_R20_StaleSuccessIgnored(t *testing.T) {
 
 // R21: a hop that made an attempt never returns *CircuitOpenError: when the
 // circuit opens between attempts, the last outcome comes back.
-func TestTime_R21_OpenBetweenAttemptsReturnsLastOutcome(t *testing.T) {
+func TestTime_R21_R53_OpenBetweenAttemptsReturnsLastOutcome(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var rec recorder
 		srv, c := memUpstream(t, httpclienttest.Sequence{{Status: 503, Body: []byte("one")}, {Status: 502, Body: []byte("two")}},

@@ -208,7 +208,7 @@ func slotAware(rt http.RoundTripper) bool {
 }
 
 // NewTransport returns the tuned *http.Transport a Client uses by default, so
-// that mTLS or a proxy can be added without losing the tuning (R43): proxy
+// that mTLS or a proxy can be added without losing the tuning: proxy
 // from the environment, HTTP/2 attempted, 5s dial and TLS-handshake timeouts,
 // 30s TCP keep-alive, 256 idle connections per host (Go's default is 2, which
 // makes a busy client open and close connections all day), 1024 in all, idle
@@ -219,7 +219,7 @@ func slotAware(rt http.RoundTripper) bool {
 // process's file descriptors: past it, a call waits inside net/http for a
 // connection to come free, and that wait counts against its attempt
 // timeout. An attempt that times out still waiting is the local machine's
-// limit, not the upstream's fault (R57): it counts for nothing in the
+// limit, not the upstream's fault: it counts for nothing in the
 // breaker and is retried as not sent. That holds as long as the transport
 // keeps the dialer set here (DialContext) and has no DialTLSContext.
 func NewTransport() *http.Transport {

@@ -164,7 +164,7 @@ func TestHedge_R30_NoHedgeAfterClose(t *testing.T) {
 // R44: a successful attempt's class is "", as ClassOf(nil), so metrics
 // grouped by class do not count successes as errors; a 4xx or 5xx is
 // "status".
-func TestAttemptDone_SuccessClassIsEmpty(t *testing.T) {
+func TestAttemptDone_R44_SuccessClassIsEmpty(t *testing.T) {
 	codes := []int{200, 503, 200}
 	var i atomic.Int32
 	rt := RoundTripperFunc(func(*http.Request) (*http.Response, error) { return answer(codes[i.Add(1)-1]), nil })

@@ -31,7 +31,7 @@ func (b *closeTracker) Close() error { b.closed.Store(true); return nil }
 // nil) and a panic become errors that are not retried and count for nothing
 // in the breaker; a nil Body or Header becomes an empty one; a response
 // that comes with an error is closed and dropped.
-func TestMisbehavingTransport_NeverPanics(t *testing.T) {
+func TestMisbehavingTransport_R55_NeverPanics(t *testing.T) {
 	body := &closeTracker{Reader: strings.NewReader("dropped")}
 	shapes := []struct {
 		name     string
@@ -187,7 +187,7 @@ func (h panicHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
 func (h panicHandler) WithGroup(string) slog.Handler           { return h }
 
 // Client.Breaker is a pure read: asking about an origin makes no state.
-func TestBreakerQuery_MakesNoState(t *testing.T) {
+func TestBreakerQuery_R51_R54_MakesNoState(t *testing.T) {
 	c, err := New("", WithTransport(okTransport))
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +209,7 @@ func TestBreakerQuery_MakesNoState(t *testing.T) {
 // query of the client under concurrent traffic to new and known origins,
 // with sweeps on each new origin and half-open probes outliving their bound.
 // A watchdog turns a deadlock into a failure with every goroutine's stack.
-func TestHooksCallingQueries_NoDeadlock(t *testing.T) {
+func TestHooksCallingQueries_R54_NoDeadlock(t *testing.T) {
 	var c *Client
 	var queries atomic.Int64
 	query := func() {

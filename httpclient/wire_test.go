@@ -163,7 +163,7 @@ func TestRetry_R7_Methods(t *testing.T) {
 }
 
 // R7: a POST whose connection is reset after sending is not retried; a GET is.
-func TestRetry_R7_ResetAfterSend(t *testing.T) {
+func TestRetry_R7_R32_ResetAfterSend(t *testing.T) {
 	eachProto(t, func(t *testing.T, opts []httpclienttest.Option) {
 		srv, c := upstream(t, httpclienttest.Sequence{{Fault: httpclienttest.ResetBeforeResponse}}, opts)
 		_, err := c.Post(context.Background(), "/", Body(strings.NewReader("x"), ""))
@@ -225,7 +225,7 @@ func (t *notSentTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // R7: a custom transport is trusted only through ErrNotSent.
-func TestRetry_R7_CustomTransportTrustedOnlyThroughErrNotSent(t *testing.T) {
+func TestRetry_R7_R36_R38_CustomTransportTrustedOnlyThroughErrNotSent(t *testing.T) {
 	ns := &notSentTransport{}
 	c, _ := New("http://example.invalid", WithTransport(ns), WithRetryPolicy(fastRetry), WithCircuitBreaker(0, 0))
 	defer c.Close()

@@ -15,7 +15,7 @@ const maxLen = 128
 var idChar = ascii.New("._-:+/=")
 
 // Valid reports whether id may be trusted from an inbound request: 1 to 128
-// characters, each one of A-Z a-z 0-9 . _ - : + / = (rule R26). The set
+// characters, each one of A-Z a-z 0-9 . _ - : + / =. The set
 // admits UUIDs, ULIDs, base64 and the usual "svc:trace/span" forms, while
 // keeping out what could forge log lines or headers: spaces, commas, quotes,
 // control characters (CR and LF among them) and non-ASCII text.

@@ -7,7 +7,7 @@ import (
 )
 
 // Middleware returns a handler that gives each request an ID and then calls
-// next (rule R26). It takes the first value of the [HeaderName] header and
+// next. It takes the first value of the [HeaderName] header and
 // trusts it only when [Valid] accepts it; otherwise it uses a new ID from
 // [Generate]. It sets the ID on the response header before next runs, so the
 // caller gets it even from a handler that fails, and passes next a shallow

@@ -11,7 +11,7 @@ const AttrKey = "request_id"
 
 // NewLogHandler wraps h so that every record logged with a context that carries
 // a request ID ([FromContext]) gets a top-level [AttrKey] attribute, whatever
-// groups the logger has (rule R27): a logger built with WithGroup("http")
+// groups the logger has: a logger built with WithGroup("http")
 // still writes request_id at the top, where log queries look for it, and
 // keeps its own attributes inside "http". Records without an ID go to h
 // unchanged. Log with the context-taking methods (InfoContext, LogAttrs, ...)

@@ -1,4 +1,4 @@
-package docstest_test
+package httpclient_test
 
 import (
 	"context"
@@ -10,23 +10,20 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"testing"
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
 	"github.com/tempestsdk/tempest/httpclient"
 	"github.com/tempestsdk/tempest/httpclienttest"
 	"github.com/tempestsdk/tempest/requestid"
-	"go.uber.org/goleak"
 )
 
-// The examples the docs quote that belong to no package's documentation:
-// each runs against a local httpclienttest upstream and checks its output.
+// The Examples that docs/*.md quote: each runs against a local
+// httpclienttest upstream and checks its output, and the docs check that
+// what they quote is here.
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// status prints a call's outcome and how many hits it cost the upstream.
-func status(resp *http.Response, err error, upstream *httpclienttest.Server, before int) {
+// printOutcome prints a call's outcome and how many hits it cost the upstream.
+func printOutcome(resp *http.Response, err error, upstream *httpclienttest.Server, before int) {
 	if err != nil {
 		fmt.Printf("error (%s) after %d attempts\n", httpclient.ClassOf(err), upstream.Hits()-before)
 		return
@@ -35,8 +32,8 @@ func status(resp *http.Response, err error, upstream *httpclienttest.Server, bef
 	fmt.Printf("%d after %d attempts\n", resp.StatusCode, upstream.Hits()-before)
 }
 
-// docs/retries.md: a POST is retried only when it is safe to repeat (R7).
-func Example_postRetries() {
+// docs/retries.md: a POST is retried only when it is safe to repeat.
+func ExampleClient_Post_idempotencyKey() {
 	upstream := httpclienttest.NewServer(httpclienttest.Sequence{httpclienttest.Status(http.StatusServiceUnavailable)})
 	defer upstream.Close()
 	client, err := httpclient.New(upstream.URL,
@@ -53,24 +50,24 @@ func Example_postRetries() {
 	// No key: the upstream may have processed the order, so no retry.
 	n := upstream.Hits()
 	resp, err := client.Post(ctx, "/orders", httpclient.JSON(order))
-	status(resp, err, upstream, n)
+	printOutcome(resp, err, upstream, n)
 
 	// An Idempotency-Key lets the upstream recognise a repeat: retried, and
 	// the same key goes out on every attempt.
 	n = upstream.Hits()
 	resp, err = client.Post(ctx, "/orders", httpclient.JSON(order),
 		httpclient.Header("Idempotency-Key", "order-7"))
-	status(resp, err, upstream, n)
+	printOutcome(resp, err, upstream, n)
 
 	// An operation that is idempotent by nature can say so.
 	n = upstream.Hits()
 	resp, err = client.Post(ctx, "/orders/7/cancel", httpclient.Idempotent())
-	status(resp, err, upstream, n)
+	printOutcome(resp, err, upstream, n)
 
 	// A GET (or HEAD, OPTIONS, TRACE, PUT, DELETE) needs nothing.
 	n = upstream.Hits()
 	resp, err = client.Get(ctx, "/orders/7")
-	status(resp, err, upstream, n)
+	printOutcome(resp, err, upstream, n)
 	// Output:
 	// 503 after 1 attempts
 	// 503 after 3 attempts
@@ -80,7 +77,7 @@ func Example_postRetries() {
 
 // docs/retries.md: RetryIf decides for every outcome of a request that may
 // be sent again; here it narrows the rules for one client.
-func Example_retryIf() {
+func ExampleRetryPolicy_retryIf() {
 	upstream := httpclienttest.NewServer(httpclienttest.Sequence{httpclienttest.Status(http.StatusTooManyRequests)})
 	defer upstream.Close()
 	client, err := httpclient.New(upstream.URL, httpclient.WithRetryPolicy(httpclient.RetryPolicy{
@@ -97,13 +94,13 @@ func Example_retryIf() {
 
 	n := upstream.Hits()
 	resp, err := client.Get(context.Background(), "/quota")
-	status(resp, err, upstream, n)
+	printOutcome(resp, err, upstream, n)
 	// Output: 429 after 1 attempts
 }
 
-// docs/retries.md: Retry-After replaces the computed wait (R9), and a
+// docs/retries.md: Retry-After replaces the computed wait, and a
 // Retry-After longer than BackoffMax ends the call with that response.
-func Example_retryAfter() {
+func ExampleRetryPolicy_retryAfter() {
 	upstream := httpclienttest.NewServer(httpclienttest.Sequence{
 		httpclienttest.Status(http.StatusServiceUnavailable, "Retry-After", "3600"),
 		httpclienttest.Status(http.StatusTooManyRequests, "Retry-After", "0"),
@@ -132,12 +129,12 @@ func Example_retryAfter() {
 	n := upstream.Hits()
 	resp, err := client.Get(ctx, "/report")
 	fmt.Println("Retry-After:", resp.Header.Get("Retry-After"))
-	status(resp, err, upstream, n)
+	printOutcome(resp, err, upstream, n)
 
 	// "0" means no wait.
 	n = upstream.Hits()
 	resp, err = client.Get(ctx, "/report")
-	status(resp, err, upstream, n)
+	printOutcome(resp, err, upstream, n)
 	// Output:
 	//   gave up: retry_after
 	// Retry-After: 3600
@@ -146,9 +143,9 @@ func Example_retryAfter() {
 	// 200 after 2 attempts
 }
 
-// docs/retries.md: the caller's deadline bounds the call, waits included
-// (R10): a wait that would outlast it is not started.
-func Example_deadline() {
+// docs/retries.md: the caller's deadline bounds the call, waits included:
+// a wait that would outlast it is not started.
+func ExampleClient_Get_deadline() {
 	upstream := httpclienttest.NewServer(httpclienttest.Sequence{httpclienttest.Status(http.StatusBadGateway)})
 	defer upstream.Close()
 	client, err := httpclient.New(upstream.URL, httpclient.WithRetryPolicy(httpclient.RetryPolicy{
@@ -164,7 +161,7 @@ func Example_deadline() {
 	start := time.Now()
 	n := upstream.Hits()
 	resp, err := client.Get(ctx, "/report")
-	status(resp, err, upstream, n)
+	printOutcome(resp, err, upstream, n)
 	fmt.Println("returned before the deadline:", time.Since(start) < time.Second)
 	// Output:
 	// 502 after 1 attempts
@@ -286,7 +283,7 @@ func Example_fromRetryablehttp() {
 }
 
 // docs/migration.md: what a retryablehttp caller branched on, in Tempest.
-func Example_errors() {
+func ExampleClassOf() {
 	upstream := httpclienttest.NewServer(httpclienttest.Sequence{httpclienttest.Status(http.StatusInternalServerError)})
 	defer upstream.Close()
 	client, err := httpclient.New(upstream.URL,
@@ -315,7 +312,7 @@ func Example_errors() {
 }
 
 // docs/breaker.md: watching the breaker, for alerts and dashboards.
-func Example_breakerStateChanges() {
+func ExampleHooks_stateChange() {
 	upstream := httpclienttest.NewServer(httpclienttest.Sequence{httpclienttest.Status(http.StatusInternalServerError)})
 	defer upstream.Close()
 	client, err := httpclient.New(upstream.URL,
@@ -349,8 +346,8 @@ func Example_breakerStateChanges() {
 	// error class: circuit_open
 }
 
-// docs/request-id.md: which ID goes out (R23, R25).
-func Example_requestIDPropagation() {
+// docs/request-id.md: which ID goes out.
+func ExampleWithRequestIDPropagation() {
 	upstream := httpclienttest.NewServer(nil)
 	defer upstream.Close()
 	client, err := httpclient.New(upstream.URL)
@@ -386,7 +383,7 @@ func Example_requestIDPropagation() {
 }
 
 // docs/defaults.md: the default transport, and how to add to it.
-func Example_newTransport() {
+func ExampleNewTransport() {
 	t := httpclient.NewTransport()
 	fmt.Println(t.MaxIdleConnsPerHost, t.MaxIdleConns, t.IdleConnTimeout, t.TLSHandshakeTimeout, t.ForceAttemptHTTP2)
 
@@ -402,8 +399,8 @@ func Example_newTransport() {
 	// Output: 256 1024 1m30s 5s true
 }
 
-// docs/breaker.md: the operator controls (R51).
-func Example_operatorControls() {
+// docs/breaker.md: the operator controls.
+func ExampleClient_Isolate() {
 	upstream := httpclienttest.NewServer(nil)
 	defer upstream.Close()
 	client, err := httpclient.New(upstream.URL)

@@ -15,8 +15,11 @@
 // Each non-blank line of the block, with leading and trailing spaces and tabs
 // trimmed, must be a line of the source file, and the lines must come in the
 // file's order (gaps allowed). A line that is just "..." marks an elision and
-// is skipped. The examples that only the docs quote live in this package's
-// example_test.go.
+// is skipped. The Examples the docs quote live with the package they
+// document (httpclient/example_docs_test.go), where go doc shows them.
+//
+// It also checks that every rule of docs/semantics.md (R1, R2, ...) is
+// named by at least one test, benchmark, fuzz test or Example.
 //
 // The package has no code of its own: the checks are its tests.
 package docstest

@@ -10,8 +10,8 @@ import (
 	"testing"
 )
 
-// repoRoot is the module root, one level up from this package.
-const repoRoot = ".."
+// repoRoot is the module root, two levels up from this package.
+const repoRoot = "../.."
 
 // docFiles returns README.md and docs/*.md, as slash paths from the root.
 func docFiles(t *testing.T) []string {
@@ -307,26 +307,76 @@ func TestChecker(t *testing.T) {
 	}
 
 	for p, ok := range map[string]bool{
-		"examples/basic/main.go":        true,
-		"httpclient/example_test.go":    true,
-		"httpclient/client.go":          false, // not a test file: its snippet would not be an example
-		"examples/../httpclient/x.go":   false,
-		"/etc/passwd":                   false,
-		"README.md":                     false,
-		"examples/missing/main.go":      false,
-		"docstest/example_test.go":      true,
-		"requestid/no_such_test.go":     false,
-		"":                              false,
-		"examples/basic/main_test.go":   true,
-		"./examples/basic/main.go":      false,
-		"examples//basic/main.go":       false,
-		"examples/basic/../basic/x.go":  false,
-		"examples/basic/main.go#L1":     false,
-		"breaker/example_test.go":       true,
-		"cmd/tempest-demo/main_test.go": true,
+		"examples/basic/main.go":          true,
+		"httpclient/example_test.go":      true,
+		"httpclient/client.go":            false, // not a test file: its snippet would not be an example
+		"examples/../httpclient/x.go":     false,
+		"/etc/passwd":                     false,
+		"README.md":                       false,
+		"examples/missing/main.go":        false,
+		"httpclient/example_docs_test.go": true,
+		"requestid/no_such_test.go":       false,
+		"":                                false,
+		"examples/basic/main_test.go":     true,
+		"./examples/basic/main.go":        false,
+		"examples//basic/main.go":         false,
+		"examples/basic/../basic/x.go":    false,
+		"examples/basic/main.go#L1":       false,
+		"breaker/example_test.go":         true,
+		"cmd/tempest-demo/main_test.go":   true,
 	} {
 		if err := checkSource(p); (err == nil) != ok {
 			t.Errorf("checkSource(%q) = %v, want ok=%v", p, err, ok)
+		}
+	}
+}
+
+// Every rule of docs/semantics.md is named by at least one test's name
+// (TestRetry_R7_Methods, ...), so that a rule cannot lose its last test
+// unnoticed.
+func TestEveryRuleIsNamedByATest(t *testing.T) {
+	ruleRE := regexp.MustCompile(`^- \*\*(R\d+)\*\*`)
+	var rules []string
+	for _, l := range readLines(t, "docs/semantics.md") {
+		if m := ruleRE.FindStringSubmatch(l); m != nil {
+			rules = append(rules, m[1])
+		}
+	}
+	if len(rules) < 50 {
+		t.Fatalf("found %d rules in docs/semantics.md: the format changed?", len(rules))
+	}
+	named := map[string]bool{}
+	funcRE := regexp.MustCompile(`^func (?:Test|Benchmark|Fuzz|Example)(\w*)\(`)
+	numRE := regexp.MustCompile(`R(\d+)`)
+	err := filepath.WalkDir(repoRoot, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if m := funcRE.FindStringSubmatch(l); m != nil {
+				for _, n := range numRE.FindAllStringSubmatch(m[1], -1) {
+					named["R"+n[1]] = true
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rules {
+		if !named[r] {
+			t.Errorf("%s of docs/semantics.md is named by no test: name the test that checks it (TestX_%s_...)", r, r)
 		}
 	}
 }
