@@ -26,6 +26,10 @@ const (
 )
 
 // String returns "closed", "open" or "half-open".
+// MarshalText returns String's text, so that a State reads as a word in JSON
+// and logs.
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
 func (s State) String() string {
 	switch s {
 	case Closed:
@@ -57,6 +61,10 @@ const (
 )
 
 // String returns "success", "failure" or "ignore".
+// MarshalText returns String's text, so that a Outcome reads as a word in JSON
+// and logs.
+func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
 func (o Outcome) String() string {
 	switch o {
 	case Success:
@@ -98,6 +106,10 @@ const (
 )
 
 // String returns a short lowercase name such as "probe-timeout".
+// MarshalText returns String's text, so that a Cause reads as a word in JSON
+// and logs.
+func (c Cause) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
 func (c Cause) String() string {
 	switch c {
 	case CauseFailures:
@@ -139,37 +151,40 @@ type Change struct {
 	Cause Cause
 }
 
-// Snapshot is a consistent view of a Breaker at one moment.
+// Snapshot is a consistent view of a Breaker at one moment. It marshals to
+// JSON with snake_case names, its State as text, and no Until when zero,
+// for a health or debug endpoint.
 type Snapshot struct {
 	// State is the state a call would meet now: HalfOpen as soon as an open
 	// period has ended, even before an Allow has made the transition.
-	State State
+	State State `json:"state"`
 	// Generation is the current generation. Between the end of an open
 	// period and the next Allow, State is HalfOpen but Generation is still
 	// the open period's: the half-open generation begins with that Allow.
-	Generation uint64
+	Generation uint64 `json:"generation"`
 	// ConsecutiveFailures is the current count while Closed in consecutive
 	// mode; 0 otherwise.
-	ConsecutiveFailures int
+	ConsecutiveFailures int `json:"consecutive_failures"`
 	// Until is as OpenError.Until: when Open, when the circuit half-opens;
 	// when HalfOpen with a probe in flight, the earliest deadline of the
 	// probes in flight; zero otherwise.
-	Until time.Time
+	Until time.Time `json:"until,omitzero"`
 	// ProbeInFlight is true when HalfOpen with at least one probe in flight
 	// (ProbesInFlight > 0).
-	ProbeInFlight bool
+	ProbeInFlight bool `json:"probe_in_flight"`
 	// Calls and Failures are the outcomes counted while Closed: in ratio
 	// mode, the calls (successes and failures) and failures in the current
 	// window; in consecutive mode, Calls is 0 and Failures is
 	// ConsecutiveFailures. Both are 0 when not Closed.
-	Calls, Failures int
+	Calls    int `json:"calls"`
+	Failures int `json:"failures"`
 	// ProbesInFlight is the number of half-open probes admitted and not yet
 	// reported (probes that succeeded keep their slot but are not counted).
-	ProbesInFlight int
+	ProbesInFlight int `json:"probes_in_flight"`
 	// Breaks is the number of consecutive failed (or timed-out) probes so
 	// far, which sets the length of the next break when
 	// Settings.MaxRecovery is set. It is 0 when Closed.
-	Breaks int
+	Breaks int `json:"breaks"`
 }
 
 // period is one generation of the circuit. Its state, generation, until,

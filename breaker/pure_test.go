@@ -1,6 +1,8 @@
 package breaker
 
 import (
+	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -60,4 +62,22 @@ func TestQueriesArePureReads_R54_NoCallbackUnderCallersLock(t *testing.T) {
 			t.Fatalf("Allow made %d transitions, want 1", changes-before)
 		}
 	})
+}
+
+// R51: a Snapshot reads well in a health endpoint's JSON: names in
+// snake_case, states as words, no Until when there is none.
+func TestSnapshot_R51_JSON(t *testing.T) {
+	b, err := json.Marshal(map[string]Snapshot{"http://a:80": {State: HalfOpen, Generation: 3, ProbeInFlight: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"http://a:80":{"state":"half-open","generation":3,"consecutive_failures":0,"probe_in_flight":true,"calls":0,"failures":0,"probes_in_flight":0,"breaks":0}}`
+	if string(b) != want {
+		t.Fatalf("JSON %s, want %s", b, want)
+	}
+	for _, v := range []interface{ MarshalText() ([]byte, error) }{Open, Failure, CauseProbeTimeout} {
+		if txt, _ := v.MarshalText(); string(txt) != v.(fmt.Stringer).String() {
+			t.Errorf("%v: MarshalText %q", v, txt)
+		}
+	}
 }

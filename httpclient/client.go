@@ -173,8 +173,10 @@ func (c *Client) Request(ctx context.Context, method, rawURL string, opts ...Req
 }
 
 // Do sends req through the client's retry loop and breaker, with net/http's
-// redirect handling. A request body is replayed on retries through GetBody;
-// without GetBody the request gets a single attempt.
+// redirect handling. req.URL is used as it is: an absolute http or https
+// URL (the base URL applies to the verbs only). A request body is replayed
+// on retries through GetBody; without GetBody the request gets a single
+// attempt.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	total := c.totalTimeout
 	if so := sendOptionsFrom(req.Context()); so != nil {
@@ -222,7 +224,8 @@ func (c *Client) doTotal(req *http.Request, total time.Duration) (*http.Response
 // StandardClient returns a new *http.Client (no Timeout, no cookie jar) whose
 // transport applies the client's retries, breaker, timeouts and headers to
 // every request, for code that only accepts an *http.Client. Request
-// options reach it through WithRequestOptions.
+// options reach it through WithRequestOptions. It is cheap (one small
+// allocation, no state of its own), so a call may make its own.
 func (c *Client) StandardClient() *http.Client {
 	return &http.Client{Transport: c.rt}
 }

@@ -9,8 +9,9 @@ import (
 )
 
 // Breakers returns a snapshot of the breaker of every origin the client
-// keeps, by normalised origin (scheme://host:port), circuits kept as a
-// record of a dropped origin included; nil when the breaker is disabled. It
+// keeps, by normalised origin (scheme://host:port); nil when the breaker is
+// disabled. An origin whose state was dropped (WithOriginLimit) while its
+// circuit was not closed is listed too, for its circuit is remembered. It
 // is a pure read: no breaker moves and no hook runs.
 func (c *Client) Breakers() map[string]breaker.Snapshot {
 	if c.breakerOff {
@@ -45,8 +46,11 @@ func (c *Client) Breaker(origin string) (breaker.Snapshot, error) {
 
 // Isolate opens origin's circuit for d, whatever its state, in a new
 // generation, so that an operator can take a misbehaving upstream out of
-// rotation: calls fail fast until then, and it half-opens as usual. d must
-// be positive.
+// rotation: calls fail fast until then, and it half-opens as usual. origin
+// is any URL of the origin; the client keeps state for it from then on, as
+// for any origin it calls. The error wraps ErrInvalidRequest when d is not
+// positive, origin is not an http or https URL, or the breaker is
+// disabled.
 func (c *Client) Isolate(origin string, d time.Duration) error {
 	if d <= 0 {
 		return fmt.Errorf("%w: Isolate: duration %v must be positive", ErrInvalidRequest, d)
@@ -60,13 +64,17 @@ func (c *Client) Isolate(origin string, d time.Duration) error {
 }
 
 // ResetBreaker closes origin's circuit and clears its counts, whatever its
-// state, in a new generation.
+// state, in a new generation. origin is any URL of the origin; an origin
+// the client keeps no state for is closed already, and is left so, with no
+// state made. The error wraps ErrInvalidRequest as Isolate's does.
 func (c *Client) ResetBreaker(origin string) error {
-	s, err := c.originOf(origin)
+	norm, err := c.originName(origin)
 	if err != nil {
 		return err
 	}
-	s.br.Reset()
+	if br := c.reg.peek(norm); br != nil {
+		br.Reset()
+	}
 	return nil
 }
 
@@ -86,7 +94,10 @@ func (c *Client) originName(origin string) (string, error) {
 		return "", fmt.Errorf("%w: the client's circuit breaker is disabled", ErrInvalidRequest)
 	}
 	u, err := url.Parse(origin)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil {
+		return "", fmt.Errorf("%w: origin %q does not parse: %v", ErrInvalidRequest, redactRaw(origin), redactURLError(err, origin))
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", fmt.Errorf("%w: %q is not an http or https origin", ErrInvalidRequest, redactRaw(origin))
 	}
 	if _, err := portOf(u.Scheme, u.Host); err != nil {

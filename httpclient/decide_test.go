@@ -51,28 +51,28 @@ func TestDecide_R6_R7_PureDecision(t *testing.T) {
 // one over BackoffMax stops the loop.
 func TestNextWait_R8_R9_CustomBackoff(t *testing.T) {
 	now := time.Unix(1000, 0)
-	linear := RetryPolicy{BackoffMax: time.Minute, Backoff: func(n int, _ *http.Response, _ error) time.Duration {
-		return time.Duration(n) * 100 * time.Millisecond
+	linear := RetryPolicy{BackoffMax: time.Minute, Backoff: func(a Attempt, _ *http.Response, _ error) time.Duration {
+		return time.Duration(a.N) * 100 * time.Millisecond
 	}}
 	for n, want := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 5: 500 * time.Millisecond} {
-		if w, ra, stop := nextWait(linear, n, &http.Response{StatusCode: 500}, nil, now); w != want || ra || stop != "" {
+		if w, ra, stop := nextWait(linear, Attempt{N: n}, &http.Response{StatusCode: 500}, nil, now); w != want || ra || stop != "" {
 			t.Errorf("linear n=%d: %v %v %q, want %v", n, w, ra, stop, want)
 		}
 	}
 	ra := &http.Response{StatusCode: 503, Header: http.Header{"Retry-After": {"2"}}}
-	if w, from, _ := nextWait(linear, 1, ra, nil, now); w != 2*time.Second || !from {
+	if w, from, _ := nextWait(linear, Attempt{N: 1}, ra, nil, now); w != 2*time.Second || !from {
 		t.Errorf("Retry-After with a custom Backoff: %v %v", w, from)
 	}
-	neg := RetryPolicy{BackoffMax: time.Minute, Backoff: func(int, *http.Response, error) time.Duration { return -time.Second }}
-	if w, _, _ := nextWait(neg, 1, nil, io.EOF, now); w != 0 {
+	neg := RetryPolicy{BackoffMax: time.Minute, Backoff: func(Attempt, *http.Response, error) time.Duration { return -time.Second }}
+	if w, _, _ := nextWait(neg, Attempt{N: 1}, nil, io.EOF, now); w != 0 {
 		t.Errorf("negative Backoff: %v", w)
 	}
 	over := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"3600"}}}
-	if _, _, stop := nextWait(linear, 1, over, nil, now); stop != StopRetryAfter {
+	if _, _, stop := nextWait(linear, Attempt{N: 1}, over, nil, now); stop != StopRetryAfter {
 		t.Errorf("Retry-After over the cap: %q", stop)
 	}
 	p, _ := RetryPolicy{BackoffInitial: time.Second, Jitter: -1}.resolve()
-	if w, _, _ := nextWait(p, 3, nil, io.EOF, now); w != 4*time.Second {
+	if w, _, _ := nextWait(p, Attempt{N: 3}, nil, io.EOF, now); w != 4*time.Second {
 		t.Errorf("exponential: %v", w)
 	}
 }
@@ -91,9 +91,9 @@ func TestRetryIf_R7_WidensButNeverForAPOST(t *testing.T) {
 	c, err := New("http://up.example", WithTransport(rt), WithCircuitBreaker(0, 0),
 		WithRetryPolicy(RetryPolicy{
 			MaxAttempts: 3,
-			Backoff:     func(n int, _ *http.Response, _ error) time.Duration { return time.Duration(n) * time.Millisecond },
-			RetryIf: func(resp *http.Response, _ error, retryable bool) bool {
-				return retryable || resp != nil && resp.StatusCode == 404
+			Backoff:     func(a Attempt, _ *http.Response, _ error) time.Duration { return time.Duration(a.N) * time.Millisecond },
+			RetryIf: func(a Attempt, resp *http.Response, _ error, retryable bool) bool {
+				return retryable || a.Method == http.MethodGet && resp != nil && resp.StatusCode == 404
 			},
 		}),
 		WithHooks(Hooks{Retry: func(_ context.Context, e RetryEvent) { waits = append(waits, e.Wait) }}))
@@ -163,7 +163,12 @@ func TestAttempts_R41_TellsExhaustedFromNotRetried(t *testing.T) {
 	defer c.Close()
 	c.Isolate("http://up.example", time.Hour)
 	_, err := c.Get(context.Background(), "/")
-	if n, _ := Attempts(nil, err); n != 0 || !errors.Is(err, breaker.ErrOpen) {
-		t.Fatalf("refused call: %d attempts, %v; want 0 and an error matching breaker.ErrOpen", n, err)
+	if n, why := Attempts(nil, err); n != 0 || why != StopCircuitOpen || !errors.Is(err, breaker.ErrOpen) {
+		t.Fatalf("refused call: %d attempts, %q, %v; want 0, circuit_open and an error matching breaker.ErrOpen", n, why, err)
+	}
+	c.Close()
+	_, err = c.Get(context.Background(), "/")
+	if n, why := Attempts(nil, err); n != 0 || why != StopClosed {
+		t.Fatalf("after Close: %d attempts, %q", n, why)
 	}
 }

@@ -20,7 +20,7 @@ const defaultDecodeLimit = 10 << 20
 //
 // It returns err as it is; a *StatusError for a non-2xx status; the zero T
 // and a nil error for 204, 205, a HEAD request and an empty body; an error
-// wrapping ErrBodyTooLarge past defaultDecodeLimit bytes. It always closes
+// wrapping ErrBodyTooLarge past 10 MiB ([DecodeLimit] sets another limit). It always closes
 // the body.
 func Decode[T any](resp *http.Response, err error) (T, error) {
 	return decodeLimit[T](resp, err, defaultDecodeLimit)

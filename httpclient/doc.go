@@ -14,6 +14,11 @@
 //	...
 //	user, err := httpclient.Decode[User](c.Get(ctx, httpclient.Path("users", id)))
 //
+// Words: a call is one use of a verb (Get, Post, ...) or of Do. net/http
+// follows its redirects, each one request of its own; each request makes
+// one or more attempts (one RoundTrip each), retried in the request's retry
+// loop; a hedge is an extra copy of an attempt, raced beside it.
+//
 // What is retried: the statuses 429, 500, 502, 503 and 504, and transport
 // failures known to be transient (connection refused or reset, timeouts,
 // EOF before the response). GET, HEAD, OPTIONS, TRACE, PUT and DELETE are
@@ -28,14 +33,19 @@
 // passes, when exactly one probe is let through (WithBreaker offers a
 // failure-ratio mode, slow calls, growing breaks and more probes).
 //
-// Beyond the seed: a per-origin retry budget (on by default) so retries
-// cannot multiply the load on a struggling upstream, an optional total
-// deadline, optional hedging of slow idempotent requests, an optional
-// attempt header, and operator controls (Breakers, Isolate, ResetBreaker).
+// In addition: a per-origin retry budget (on by default) so retries cannot
+// multiply the load on a struggling upstream, an optional total deadline,
+// optional hedging of slow idempotent requests, an optional attempt header,
+// and operator controls (Breakers, Breaker, Isolate, ResetBreaker).
 //
-// Every error is a *url.Error wrapping its cause, as net/http's client
-// returns, so errors.Is and errors.As reach ErrClosed, ErrAttemptTimeout,
-// context.DeadlineExceeded, *net.OpError and the rest. Every rule the
-// client follows is written down, numbered, in the project's
-// docs/semantics.md; the tests name the rule they check.
+// To watch it: WithHooks gives each attempt, retry, early stop and breaker
+// change as a value, WithLogger logs them, ClassOf names an error's kind for
+// a metric label, and Attempts tells how many attempts a call made and why
+// its retry loop stopped.
+//
+// Every error a call returns is a *url.Error wrapping its cause, as
+// net/http's client returns, so errors.Is and errors.As reach ErrClosed,
+// ErrAttemptTimeout, context.DeadlineExceeded, *net.OpError and the rest.
+// The project's repository holds every rule the client follows, numbered,
+// in docs/semantics.md; the tests name the rule they check.
 package httpclient

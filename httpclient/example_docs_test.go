@@ -83,7 +83,7 @@ func ExampleRetryPolicy_retryIf() {
 	client, err := httpclient.New(upstream.URL, httpclient.WithRetryPolicy(httpclient.RetryPolicy{
 		BackoffInitial: time.Millisecond,
 		// This API's quota resets hourly: a 429 will not clear within a call.
-		RetryIf: func(resp *http.Response, err error, retryable bool) bool {
+		RetryIf: func(a httpclient.Attempt, resp *http.Response, err error, retryable bool) bool {
 			return retryable && (resp == nil || resp.StatusCode != http.StatusTooManyRequests)
 		},
 	}))
@@ -257,7 +257,7 @@ func Example_fromRetryablehttp() {
 			MaxAttempts:    5,                // RetryMax: 4, plus the first try
 			BackoffInitial: 1 * time.Second,  // RetryWaitMin
 			BackoffMax:     30 * time.Second, // RetryWaitMax, and the longest Retry-After honoured
-			RetryIf: func(resp *http.Response, err error, retryable bool) bool { // CheckRetry; R7 still guards POSTs
+			RetryIf: func(a httpclient.Attempt, resp *http.Response, err error, retryable bool) bool { // CheckRetry; a POST is still never retried
 				return retryable && (resp == nil || resp.StatusCode != http.StatusTooManyRequests) // here, no retry on 429
 			},
 		}),

@@ -102,9 +102,9 @@ func ExampleRetryPolicy_backoff() {
 	client, err := httpclient.New(upstream.URL,
 		httpclient.WithRetryPolicy(httpclient.RetryPolicy{
 			MaxAttempts: 4,
-			// n is the attempt that just failed: the wait before attempt n+1.
-			Backoff: func(n int, resp *http.Response, err error) time.Duration {
-				return time.Duration(n) * 5 * time.Millisecond
+			// a is the attempt that just failed: linear, 5ms per attempt.
+			Backoff: func(a httpclient.Attempt, resp *http.Response, err error) time.Duration {
+				return time.Duration(a.N) * 5 * time.Millisecond
 			},
 		}),
 		httpclient.WithCircuitBreaker(0, 0), // off: this example shows waits only

@@ -26,8 +26,10 @@ type HedgePolicy struct {
 	MaxHedges int
 }
 
-// WithHedging turns hedging on for idempotent requests (the methods and
-// keys). It is off by default; NoHedge turns it off for one call.
+// WithHedging turns hedging on for requests that may be sent again (GET,
+// HEAD, OPTIONS, TRACE, PUT, DELETE, and those with an Idempotency-Key or
+// Idempotent) and whose body can be replayed. It is off by default;
+// NoHedge turns it off for one call.
 func WithHedging(p HedgePolicy) Option {
 	return func(c *config) {
 		if p.Delay <= 0 {

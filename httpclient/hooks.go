@@ -31,8 +31,8 @@ import (
 type Hooks struct {
 	// AttemptStart runs before each attempt is sent. req is the attempt's own
 	// copy: a tracing integration may set headers on it. The context returned
-	// (nil: ctx) becomes the attempt's context, so a span started here ends
-	// in AttemptDone with the same context.
+	// becomes the attempt's context (a nil one leaves ctx), so a span started
+	// here ends in AttemptDone with the same context.
 	AttemptStart func(ctx context.Context, req *http.Request, a Attempt) context.Context
 	// AttemptDone runs when the attempt's outcome is decided: its response
 	// headers arrived or it failed.
@@ -46,7 +46,8 @@ type Hooks struct {
 	// attempt.
 	GiveUp func(ctx context.Context, a Attempt, why Stop)
 	// StateChange runs after the breaker of origin (scheme://host:port)
-	// changes state: one call at a time, in generation order.
+	// changes state: one call at a time, in generation order. The change
+	// an attempt causes may be reported before that attempt's AttemptDone.
 	StateChange func(origin string, ch breaker.Change)
 }
 
@@ -56,12 +57,13 @@ type Attempt struct {
 	Origin string // normalised scheme://host:port
 	Path   string // escaped path, no query
 	N      int    // 1 for the first attempt of a request
-	Max    int    // the attempts this request may make: the policy's MaxAttempts, or 1 for a body that cannot be replayed
+	Max    int    // the most attempts the policy allows this request (1 for a body that cannot be replayed); one that may not be sent again stops sooner
 	Hedge  int    // 0 for the attempt itself, k for its k-th hedge
-	// Breaker is the breaker's state decided at admission (Closed, or
-	// HalfOpen for a probe), Generation its generation then, and Probe
-	// whether the attempt is a half-open probe; all zero when the breaker
-	// is disabled.
+	// Breaker is the breaker's state decided at admission
+	// (breaker.Closed, or breaker.HalfOpen for a probe), Generation the
+	// breaker's generation then (it grows by one at each state change), and
+	// Probe whether the attempt is a half-open probe; all zero when the
+	// breaker is disabled.
 	Breaker    breaker.State
 	Generation uint64
 	Probe      bool
@@ -112,14 +114,14 @@ func (c *Client) log(ctx context.Context, level slog.Level, msg string, attrs ..
 }
 
 // retryIf asks the policy's RetryIf; a panic in it means "do not retry".
-func (c *Client) retryIf(ctx context.Context, f func(*http.Response, error, bool) bool, resp *http.Response, err error, retryable bool) (retry bool) {
+func (c *Client) retryIf(ctx context.Context, f func(Attempt, *http.Response, error, bool) bool, a Attempt, resp *http.Response, err error, retryable bool) (retry bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			retry = false
 			c.logPanic(ctx, "RetryIf", v)
 		}
 	}()
-	return f(resp, err, retryable)
+	return f(a, resp, err, retryable)
 }
 
 func (c *Client) attemptStart(ctx context.Context, req *http.Request, a Attempt) context.Context {

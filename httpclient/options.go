@@ -50,7 +50,8 @@ type Option func(*config)
 // GET, HEAD, OPTIONS, TRACE, PUT or DELETE, one carrying an Idempotency-Key
 // or sent with [Idempotent], or one whose failure proves nothing was sent.
 // RetryIf may change what is retried, never whom: a POST that may have been
-// processed is not sent again, whatever it says.
+// processed is not sent again, whatever it says. The call, request and
+// attempt words are defined in the package documentation.
 type RetryPolicy struct {
 	// MaxAttempts is the number of attempts per request, the first
 	// included; 1 disables retries. Default 3. Negative is an error.
@@ -59,27 +60,30 @@ type RetryPolicy struct {
 	// doubles, up to BackoffMax. Default 500ms, or BackoffMax if that is set
 	// and smaller. Negative is an error.
 	BackoffInitial time.Duration
-	// BackoffMax caps every wait, and a Retry-After asking for more ends the
-	// call with that response instead. Default 8s, or BackoffInitial if that
-	// is set and larger. Negative, or smaller than a set BackoffInitial, is
-	// an error.
+	// BackoffMax caps the exponential wait, and a Retry-After asking for
+	// more ends the call with that response instead (a wait from Backoff is
+	// used as it is). Default 8s, or BackoffInitial if that is set and
+	// larger. Negative, or smaller than a set BackoffInitial, is an error.
 	BackoffMax time.Duration
 	// Jitter is the fraction by which a computed wait may be shortened at
 	// random, so that many clients do not retry in step. Default 0.2;
 	// negative disables jitter; above 0.5 is an error.
 	Jitter float64
-	// Backoff, when set, gives the wait before attempt n+1 in place of the
-	// exponential one (linear, per attempt, or read from the response: resp
-	// is nil when err is not). Its result is used as it is, with no jitter;
-	// a negative one is 0. On 429 and 503 a Retry-After still wins.
-	Backoff func(n int, resp *http.Response, err error) time.Duration
+	// Backoff, when set, gives the wait after attempt a (a.N is 1 for the
+	// first) in place of the exponential one: linear, per method or path,
+	// or read from the response (resp is nil when err is not). Its result is
+	// used as it is, with no jitter and no cap; a negative one is 0. On 429
+	// and 503 a Retry-After still wins.
+	Backoff func(a Attempt, resp *http.Response, err error) time.Duration
 	// RetryIf, when set, decides for every outcome of a request that may be
-	// sent again (see above): retryable is what the rules say, and the
-	// answer wins, so RetryIf can narrow them (stop on a 503 from one path)
-	// or widen them (retry a 404 after a write that is not visible yet).
-	// It is not asked once the caller's context has ended, nor about a
-	// fault of the caller's own request. resp is nil when err is not.
-	RetryIf func(resp *http.Response, err error, retryable bool) bool
+	// sent again, as RetryPolicy's documentation defines it: retryable is
+	// what the rules say, and the answer wins, so RetryIf can narrow them
+	// (stop on a 503 from one path) or widen them (retry a 404 for a GET
+	// after a write that is not visible yet). a tells the method, origin,
+	// path and attempt number; resp is nil when err is not. It is not asked
+	// once the caller's context has ended, nor about a fault of the
+	// caller's own request.
+	RetryIf func(a Attempt, resp *http.Response, err error, retryable bool) bool
 }
 
 // resolve applies the defaults and validates p.
@@ -194,9 +198,9 @@ func WithCircuitBreaker(failureThreshold int, recovery time.Duration) Option {
 // probes are bounded by their attempt timeout. It replaces what
 // WithCircuitBreaker set, and the other way round: the last wins.
 //
-// Now, OnStateChange and OnPanic must be nil, or New returns an error: the
-// client makes one breaker per origin on its own clock, and reports their
-// changes, with the origin, to Hooks.StateChange.
+// The Settings fields Now, OnStateChange and OnPanic must be nil, or New
+// returns an error: the client makes one breaker per origin on its own
+// clock, and reports their changes, with the origin, to Hooks.StateChange.
 func WithBreaker(s breaker.Settings) Option {
 	return func(c *config) {
 		if s.Now != nil || s.OnStateChange != nil || s.OnPanic != nil {

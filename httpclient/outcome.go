@@ -15,12 +15,12 @@ type Class string
 const (
 	ClassRequestBody    Class = "request_body"    // the caller's request body failed to read, or held the attempt past its timeout
 	ClassLocal          Class = "local"           // the local machine's limits: file descriptors, ports, a connection slot
-	ClassAttemptTimeout Class = "attempt_timeout" // the attempt's own timeout ([ErrAttemptTimeout])
+	ClassAttemptTimeout Class = "attempt_timeout" // the attempt's own timeout (ErrAttemptTimeout)
 	ClassCanceled       Class = "canceled"        // the caller's context was cancelled
-	ClassCircuitOpen    Class = "circuit_open"    // refused by an open circuit ([ErrCircuitOpen])
-	ClassClosed         Class = "closed"          // the client was closed ([ErrClosed])
-	ClassInvalidRequest Class = "invalid_request" // the caller built the request wrongly ([ErrInvalidRequest])
-	ClassStatus         Class = "status"          // a 4xx or 5xx response, or a [StatusError]
+	ClassCircuitOpen    Class = "circuit_open"    // refused by an open circuit (ErrCircuitOpen)
+	ClassClosed         Class = "closed"          // the client was closed (ErrClosed)
+	ClassInvalidRequest Class = "invalid_request" // the caller built the request wrongly (ErrInvalidRequest)
+	ClassStatus         Class = "status"          // a 4xx or 5xx response, or a *StatusError
 	ClassCertificate    Class = "certificate"     // the upstream's certificate was not trusted
 	ClassDNS            Class = "dns"             // the host name did not resolve
 	ClassTimeout        Class = "timeout"         // any other deadline: the caller's, the total one, a dial's
@@ -62,14 +62,19 @@ func (s Stop) early() bool { return s != StopSettled && s != StopExhausted }
 // its last request made (each request of a redirect chain has its own) and
 // why its retry loop ended, so that logs and callers can tell "retries
 // exhausted" from "not retried". Read it before replacing resp.Body. A call
-// the client never sent (an open circuit, an invalid request, a closed
-// client) reports 0 attempts. Hedges are not attempts of their own: they
+// the client never sent reports 0 attempts, and why: StopCircuitOpen,
+// StopClosed, or StopSettled for an invalid request. Hedges are not attempts of their own: they
 // race the attempt they were started for.
 func Attempts(resp *http.Response, err error) (attempts int, why Stop) {
 	if err != nil {
 		var se *stoppedError
-		if errors.As(err, &se) {
+		switch {
+		case errors.As(err, &se):
 			return se.n, se.stop
+		case errors.Is(err, ErrCircuitOpen):
+			return 0, StopCircuitOpen
+		case errors.Is(err, ErrClosed):
+			return 0, StopClosed
 		}
 		return 0, StopSettled
 	}

@@ -163,7 +163,8 @@ func Timeout(d time.Duration) SendOption {
 
 // NoTimeout lifts the per-attempt timeout for this call, for streaming
 // responses. The caller's context still bounds the call; a breaker
-// probe is still bounded by the breaker's recovery time.
+// probe is still bounded by the breaker's ProbeTimeout, by default its
+// recovery time.
 func NoTimeout() SendOption {
 	return func(s *sendOptions) {
 		s.noTimeout, s.timeoutSet, s.timeout = true, false, 0

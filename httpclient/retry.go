@@ -144,14 +144,14 @@ func (h *hop) run() (*http.Response, error) {
 		retryable, repeatable := h.classify(resp, err)
 		var answer *bool
 		if repeatable && h.policy.RetryIf != nil {
-			a := c.retryIf(h.ctx, h.policy.RetryIf, resp, err, retryable)
-			answer = &a
+			yes := c.retryIf(h.ctx, h.policy.RetryIf, r.a, resp, err, retryable)
+			answer = &yes
 		}
 		retry, stop := decide(n, h.maxAttempts, h.policy.MaxAttempts, retryable, repeatable, h.bodyOnce, answer)
 		if !retry {
 			return h.finish(r.a, resp, err, n, stop)
 		}
-		wait, fromRetryAfter, stop := nextWait(h.policy, n, resp, err, time.Now())
+		wait, fromRetryAfter, stop := nextWait(h.policy, r.a, resp, err, time.Now())
 		if stop != "" {
 			return h.finish(r.a, resp, err, n, stop) // R9: the caller decides whether to come back that late
 		}
@@ -221,14 +221,14 @@ func decide(n, maxAttempts, policyMax int, retryable, repeatable, bodyOnce bool,
 	return false, StopExhausted
 }
 
-// nextWait is the wait before attempt n+1 (R8): the policy's Backoff, or
+// nextWait is the wait after attempt a (R8): the policy's Backoff, or
 // jittered exponential backoff; on 429 and 503 a Retry-After replaces it
 // (R9), and one asking for more than BackoffMax stops the loop.
-func nextWait(p RetryPolicy, n int, resp *http.Response, err error, now time.Time) (wait time.Duration, fromRetryAfter bool, stop Stop) {
+func nextWait(p RetryPolicy, a Attempt, resp *http.Response, err error, now time.Time) (wait time.Duration, fromRetryAfter bool, stop Stop) {
 	if p.Backoff != nil {
-		wait = max(p.Backoff(n, resp, err), 0)
+		wait = max(p.Backoff(a, resp, err), 0)
 	} else {
-		wait = jittered(backoff(p.BackoffInitial, p.BackoffMax, n), p.Jitter)
+		wait = jittered(backoff(p.BackoffInitial, p.BackoffMax, a.N), p.Jitter)
 	}
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 		if ra, ok := parseRetryAfter(resp.Header, now); ok {

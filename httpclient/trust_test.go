@@ -130,7 +130,7 @@ func TestPanickingHooksAndLogger_NeverBreakACall(t *testing.T) {
 				return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("ok"))}, nil
 			})
 			opts := []Option{WithTransport(rt), WithHooks(hooks), WithCircuitBreaker(1, time.Millisecond),
-				WithRetryPolicy(RetryPolicy{MaxAttempts: 3, BackoffInitial: 2 * time.Millisecond, RetryIf: func(_ *http.Response, _ error, retryable bool) bool { return retryable }})}
+				WithRetryPolicy(RetryPolicy{MaxAttempts: 3, BackoffInitial: 2 * time.Millisecond, RetryIf: func(_ Attempt, _ *http.Response, _ error, retryable bool) bool { return retryable }})}
 			if lg != nil {
 				opts = append(opts, WithLogger(lg))
 			}
@@ -164,7 +164,7 @@ func TestPanickingRetryIf_StopsRetrying(t *testing.T) {
 		return &http.Response{StatusCode: 503, Body: http.NoBody}, nil
 	})
 	c, err := New("http://up.example", WithTransport(rt),
-		WithRetryPolicy(RetryPolicy{MaxAttempts: 3, BackoffInitial: time.Millisecond, RetryIf: func(*http.Response, error, bool) bool { panic("x") }}))
+		WithRetryPolicy(RetryPolicy{MaxAttempts: 3, BackoffInitial: time.Millisecond, RetryIf: func(Attempt, *http.Response, error, bool) bool { panic("x") }}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +197,9 @@ func TestBreakerQuery_R51_R54_MakesNoState(t *testing.T) {
 		s, err := c.Breaker(fmt.Sprintf("http://never%d.example", i))
 		if err != nil || s.State != breaker.Closed || s.Generation != 0 {
 			t.Fatalf("unknown origin: %+v %v; want Closed, generation 0", s, err)
+		}
+		if err := c.ResetBreaker(fmt.Sprintf("http://never%d.example/x", i)); err != nil {
+			t.Fatal(err)
 		}
 	}
 	if n := len(c.Breakers()); n != 0 {
