@@ -25,11 +25,11 @@ const (
 	HalfOpen
 )
 
-// String returns "closed", "open" or "half-open".
 // MarshalText returns String's text, so that a State reads as a word in JSON
 // and logs.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// String returns "closed", "open" or "half-open".
 func (s State) String() string {
 	switch s {
 	case Closed:
@@ -60,11 +60,11 @@ const (
 	Ignore
 )
 
-// String returns "success", "failure" or "ignore".
-// MarshalText returns String's text, so that a Outcome reads as a word in JSON
+// MarshalText returns String's text, so that an Outcome reads as a word in JSON
 // and logs.
 func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
 
+// String returns "success", "failure" or "ignore".
 func (o Outcome) String() string {
 	switch o {
 	case Success:
@@ -105,11 +105,11 @@ const (
 	CauseFailureRatio
 )
 
-// String returns a short lowercase name such as "probe-timeout".
 // MarshalText returns String's text, so that a Cause reads as a word in JSON
 // and logs.
 func (c Cause) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 
+// String returns a short lowercase name such as "probe-timeout".
 func (c Cause) String() string {
 	switch c {
 	case CauseFailures:

@@ -404,8 +404,8 @@ func TestBudget_R46_NoTokenForARetryNeverSent(t *testing.T) {
 			if _, retries := st.budget.win.Sum(st.budget.index()); retries != 0 {
 				t.Fatalf("%d retry tokens spent, %d requests sent", retries, sent.Load())
 			}
-			if len(g.get()) != 0 {
-				t.Fatalf("give-ups %v", g.get())
+			if got := g.get(); len(got) != 1 || got[0] != string(StopBodyNotReplayable) {
+				t.Fatalf("give-ups %v, want [body_not_replayable]", got)
 			}
 		})
 	}

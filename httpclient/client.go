@@ -222,8 +222,9 @@ func (c *Client) doTotal(req *http.Request, total time.Duration) (*http.Response
 }
 
 // StandardClient returns a new *http.Client (no Timeout, no cookie jar) whose
-// transport applies the client's retries, breaker, timeouts and headers to
-// every request, for code that only accepts an *http.Client. Request
+// transport applies the client's retries, breaker, per-attempt timeouts and
+// headers to every request, for code that only accepts an *http.Client (a
+// total timeout is the context's deadline or http.Client.Timeout there). Request
 // options reach it through WithRequestOptions. It is cheap (one small
 // allocation, no state of its own), so a call may make its own.
 func (c *Client) StandardClient() *http.Client {

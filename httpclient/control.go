@@ -100,7 +100,7 @@ func (c *Client) originName(origin string) (string, error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", fmt.Errorf("%w: %q is not an http or https origin", ErrInvalidRequest, redactRaw(origin))
 	}
-	if _, err := portOf(u.Scheme, u.Host); err != nil {
+	if err := validPort(u.Host); err != nil {
 		return "", fmt.Errorf("%w: %q: %v", ErrInvalidRequest, redactRaw(origin), err)
 	}
 	return normalizeOrigin(u.Scheme, u.Host), nil

@@ -91,6 +91,9 @@ func CheckStatus(resp *http.Response, err error) (*http.Response, error) {
 	if resp == nil {
 		return nil, errors.New("httpclient: nil response")
 	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody // a response not from the client may have none
+	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp, nil
 	}

@@ -19,10 +19,10 @@ import (
 // budget, and a cancelled hedge counts for nothing in the breaker.
 type HedgePolicy struct {
 	// Delay before each hedge. Pick about the p95 latency of the upstream.
-	// Must be positive.
+	// Must be positive, and at least 1ms (less is a unit slip).
 	Delay time.Duration
 	// MaxHedges is how many extra attempts may run beside the first.
-	// Default 1. Negative is an error.
+	// Default 1. Negative or over 16 is an error.
 	MaxHedges int
 }
 
@@ -36,8 +36,12 @@ func WithHedging(p HedgePolicy) Option {
 			c.errs = append(c.errs, fmt.Errorf("%w: HedgePolicy.Delay %v must be positive", ErrInvalidConfig, p.Delay))
 			return
 		}
-		if p.MaxHedges < 0 {
-			c.errs = append(c.errs, fmt.Errorf("%w: HedgePolicy.MaxHedges %d is negative", ErrInvalidConfig, p.MaxHedges))
+		if msg := unitSlip(fmt.Sprintf("HedgePolicy.Delay (%v)", p.Delay), p.Delay); msg != "" {
+			c.errs = append(c.errs, fmt.Errorf("%w: %s", ErrInvalidConfig, msg))
+			return
+		}
+		if p.MaxHedges < 0 || p.MaxHedges > maxHedges {
+			c.errs = append(c.errs, fmt.Errorf("%w: HedgePolicy.MaxHedges %d is outside 0 to %d", ErrInvalidConfig, p.MaxHedges, maxHedges))
 			return
 		}
 		if p.MaxHedges == 0 {
@@ -46,6 +50,10 @@ func WithHedging(p HedgePolicy) Option {
 		c.hedge = p
 	}
 }
+
+// maxHedges bounds HedgePolicy.MaxHedges: each hedge is a whole extra
+// request, and a race keeps a slot for every racer.
+const maxHedges = 16
 
 // NoHedge turns hedging off for this call.
 func NoHedge() SendOption {
@@ -133,7 +141,7 @@ func (h *hop) race(n int) (res attemptResult, refused error) {
 	if err := launch(0); err != nil {
 		var be *bodyReplayError
 		if errors.As(err, &be) {
-			return attemptResult{err: be.err, callerFault: true}, nil
+			return attemptResult{err: be.err, callerFault: true, replayFailed: true}, nil
 		}
 		return attemptResult{}, err
 	}

@@ -80,9 +80,9 @@ type RetryPolicy struct {
 	// what the rules say, and the answer wins, so RetryIf can narrow them
 	// (stop on a 503 from one path) or widen them (retry a 404 for a GET
 	// after a write that is not visible yet). a tells the method, origin,
-	// path and attempt number; resp is nil when err is not. It is not asked
-	// once the caller's context has ended, nor about a fault of the
-	// caller's own request.
+	// path and attempt number; resp is nil when err is not, and its body
+	// is not RetryIf's to read or close. It is not asked once the caller's
+	// context has ended, nor about a fault of the caller's own request.
 	RetryIf func(a Attempt, resp *http.Response, err error, retryable bool) bool
 }
 
@@ -283,7 +283,9 @@ func WithHooks(h Hooks) Option {
 // the reading of the body. Each attempt gets the lesser of its own
 // timeout and what is left. Default: none, so that NoTimeout can stream; d <=
 // 0 is an error, and so is d under 1ms (a unit slip: WithTotalTimeout(30)
-// would be 30ns). The per-call form is the TotalTimeout request option.
+// would be 30ns). The per-call form is the TotalTimeout request option. It
+// applies to the verbs and Do; a call through StandardClient is bounded by
+// its context's deadline or http.Client.Timeout instead.
 func WithTotalTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d <= 0 {

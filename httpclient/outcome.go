@@ -61,12 +61,15 @@ func (s Stop) early() bool { return s != StopSettled && s != StopExhausted }
 // Attempts reports, for the response or error of a call, how many attempts
 // its last request made (each request of a redirect chain has its own) and
 // why its retry loop ended, so that logs and callers can tell "retries
-// exhausted" from "not retried". Read it before replacing resp.Body. A call
-// the client never sent reports 0 attempts, and why: StopCircuitOpen,
-// StopClosed, or StopSettled for an invalid request. Hedges are not attempts of their own: they
+// exhausted" from "not retried". It reads a mark on resp.Body: read it
+// before replacing the body, and through StandardClient it cannot see past
+// the body net/http wraps when http.Client.Timeout is set. A call the
+// client never sent reports 0 attempts, and why: StopCircuitOpen,
+// StopClosed, or StopSettled for an invalid request; one whose context
+// ended mid-attempt reports StopCanceled or StopDeadline. Hedges are not attempts of their own: they
 // race the attempt they were started for.
 func Attempts(resp *http.Response, err error) (attempts int, why Stop) {
-	if err != nil {
+	if err != nil && resp == nil {
 		var se *stoppedError
 		switch {
 		case errors.As(err, &se):

@@ -24,8 +24,11 @@ type RequestOption interface {
 // SendOption is a RequestOption about how a request is sent rather than what
 // it carries: [Timeout], [NoTimeout], [TotalTimeout], [Idempotent], [Retry],
 // [NoRetry], [NoHedge]. Only these can travel in a context, through
-// [WithRequestOptions], to the transport of [Client.StandardClient] or
-// [Client.Do], so passing a request-building option there does not compile.
+// [WithRequestOptions], to [Client.Do] or the transport of
+// [Client.StandardClient], so passing a request-building option there does
+// not compile. (Through StandardClient, TotalTimeout is checked but not
+// applied: bound such a call with the context's deadline or
+// http.Client.Timeout.)
 // A SendOption is a RequestOption too, but a []SendOption is not a
 // []RequestOption: pass its elements one by one to a verb.
 type SendOption func(*sendOptions)
@@ -72,7 +75,9 @@ type sendOptionsKey struct{}
 // WithRequestOptions returns a context that carries opts to the client's
 // transport, for code that only holds the *http.Client of
 // [Client.StandardClient], or calls [Client.Do]. Options already in ctx are
-// kept; opts apply over them. What the request carries (body, headers,
+// kept; opts apply over them. They apply to every call made with the
+// returned context or one derived from it: scope it to the calls meant,
+// above all with Idempotent. What the request carries (body, headers,
 // query) is set on the *http.Request itself.
 func WithRequestOptions(ctx context.Context, opts ...SendOption) context.Context {
 	var so sendOptions
@@ -192,10 +197,11 @@ func Retry(p RetryPolicy) SendOption {
 	}
 }
 
-// TotalTimeout bounds this whole call, in place of the client's
-// WithTotalTimeout; d <= 0 makes the call fail before sending, with an
-// error wrapping ErrInvalidRequest, and so does d under 1ms, a unit slip
-// (TotalTimeout(30) would be 30ns).
+// TotalTimeout bounds this whole call made with a verb or Do, in place of
+// the client's WithTotalTimeout; d <= 0 makes the call fail before sending,
+// with an error wrapping ErrInvalidRequest, and so does d under 1ms, a unit
+// slip (TotalTimeout(30) would be 30ns). Through StandardClient it is not
+// applied; see SendOption.
 func TotalTimeout(d time.Duration) SendOption {
 	var bad error
 	if d <= 0 {

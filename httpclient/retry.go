@@ -34,13 +34,14 @@ type hop struct {
 
 // attemptResult is one attempt's outcome, as decided at its response headers.
 type attemptResult struct {
-	resp        *http.Response
-	err         error
-	hedge       int  // 0 for the first racer
-	callerEnded bool // the caller's context ended: never retried
-	callerFault bool // the caller's request body failed it: never retried (R56)
-	a           Attempt
-	result      AttemptResult // as AttemptDone saw it
+	resp         *http.Response
+	err          error
+	hedge        int  // 0 for the first racer
+	callerEnded  bool // the caller's context ended: never retried
+	callerFault  bool // the caller's request body failed it: never retried (R56)
+	replayFailed bool // a hedged race could not build its first body: nothing was sent
+	a            Attempt
+	result       AttemptResult // as AttemptDone saw it
 }
 
 // deadlineFirst reports whether the caller's deadline comes no later than
@@ -119,7 +120,10 @@ func (h *hop) run() (*http.Response, error) {
 			if err != nil {
 				ticket.Done(breaker.Ignore)
 				closeResponse(lastResp)
-				return nil, h.stopped(err, n-1, StopSettled)
+				if n > 1 {
+					return h.finish(last.a, nil, err, n-1, StopBodyNotReplayable)
+				}
+				return nil, h.stopped(err, 0, StopSettled)
 			}
 			// A retry is paid for only once the breaker has admitted
 			// it and its body is ready; a call counts once its first
@@ -137,7 +141,17 @@ func (h *hop) run() (*http.Response, error) {
 		closeResponse(lastResp)
 		lastResp, lastErr = nil, nil
 		resp, err := r.resp, r.err
-		if r.callerEnded || r.callerFault {
+		if r.callerEnded {
+			stop := StopCanceled
+			if errors.Is(h.ctx.Err(), context.DeadlineExceeded) {
+				stop = StopDeadline
+			}
+			return nil, h.stopped(err, n, stop)
+		}
+		if r.replayFailed && n > 1 {
+			return h.finish(last.a, nil, err, n-1, StopBodyNotReplayable)
+		}
+		if r.callerFault {
 			return nil, h.stopped(err, n, StopSettled)
 		}
 
@@ -226,7 +240,7 @@ func decide(n, maxAttempts, policyMax int, retryable, repeatable, bodyOnce bool,
 // (R9), and one asking for more than BackoffMax stops the loop.
 func nextWait(p RetryPolicy, a Attempt, resp *http.Response, err error, now time.Time) (wait time.Duration, fromRetryAfter bool, stop Stop) {
 	if p.Backoff != nil {
-		wait = max(p.Backoff(a, resp, err), 0)
+		wait = max(safeBackoff(p, a, resp, err), 0)
 	} else {
 		wait = jittered(backoff(p.BackoffInitial, p.BackoffMax, a.N), p.Jitter)
 	}
@@ -239,6 +253,17 @@ func nextWait(p RetryPolicy, a Attempt, resp *http.Response, err error, now time
 		}
 	}
 	return wait, false, ""
+}
+
+// safeBackoff asks the policy's Backoff; a panic in it means the
+// exponential wait, as a panic in RetryIf means no retry.
+func safeBackoff(p RetryPolicy, a Attempt, resp *http.Response, err error) (d time.Duration) {
+	defer func() {
+		if v := recover(); v != nil {
+			d = jittered(backoff(p.BackoffInitial, p.BackoffMax, a.N), p.Jitter)
+		}
+	}()
+	return p.Backoff(a, resp, err)
 }
 
 // gate is what may still stop a retry before its wait, from what the hop
@@ -264,7 +289,7 @@ func gate(ctx context.Context, wait time.Duration, st *originState, now time.Tim
 // attempt is reported to GiveUp, and the outcome carries how the loop
 // ended, for Attempts.
 func (h *hop) finish(a Attempt, resp *http.Response, err error, n int, stop Stop) (*http.Response, error) {
-	if stop.early() {
+	if stop.early() && (n < h.policy.MaxAttempts || stop == StopBodyNotReplayable) {
 		h.c.giveUp(h.ctx, a, stop)
 	}
 	if err != nil {
