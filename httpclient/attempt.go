@@ -14,19 +14,21 @@ import (
 	"github.com/tempestsdk/tempest/breaker"
 )
 
-// attemptTrace is the context of one attempt on a slot-aware transport
-// (R57): it follows the attempt through net/http's connection pool. got is
-// set by httptrace's GotConn when the attempt has a connection; dialed by
-// NewTransport's dialer when a dial is made on the attempt's behalf (a dial
-// carries its request's context values). It answers httptrace's own context
-// key itself, so that following an attempt costs one allocation and a
-// closure, not a chain of context values.
+// attemptTrace is the context of one attempt followed through net/http's
+// connection pool (R57, R59): it notes how long after the attempt began it
+// got a connection (httptrace's GotConn) and a dial was made on its behalf
+// (NewTransport's dialer; a dial carries its request's context values).
+// Until the earlier of the two, the attempt was queued for a connection
+// slot. It answers httptrace's own context key itself, so that following
+// an attempt costs one allocation and a closure, not a chain of context
+// values.
 type attemptTrace struct {
 	context.Context
-	trace   httptrace.ClientTrace
-	got     atomic.Bool
-	dialed  atomic.Bool
-	ownsKey bool // Value answers httptrace's key with trace
+	trace     httptrace.ClientTrace
+	start     time.Time
+	gotAfter  atomic.Int64 // nanoseconds from start to GotConn; 0: none
+	dialAfter atomic.Int64 // nanoseconds from start to a dial; 0: none
+	ownsKey   bool         // Value answers httptrace's key with trace
 
 	// body is the attempt's response body when it has a timeout of its
 	// own, kept here so that both cost one allocation.
@@ -55,8 +57,8 @@ func (s *keySpy) Value(key any) any { s.key = key; return nil }
 // When parent carries a trace of the caller's own, the two are composed
 // by httptrace, which costs what it costs.
 func traced(parent context.Context) *attemptTrace {
-	at := &attemptTrace{Context: parent, ownsKey: traceKey != nil}
-	at.trace.GotConn = func(httptrace.GotConnInfo) { at.got.Store(true) }
+	at := &attemptTrace{Context: parent, ownsKey: traceKey != nil, start: time.Now()}
+	at.trace.GotConn = func(httptrace.GotConnInfo) { at.gotAfter.Store(at.since()) }
 	if httptrace.ContextClientTrace(parent) != nil {
 		at.Context = httptrace.WithClientTrace(parent, &at.trace)
 		at.ownsKey = false
@@ -74,10 +76,32 @@ func (at *attemptTrace) Value(key any) any {
 	return at.Context.Value(key)
 }
 
-// waitedForSlot reports an attempt that ended before it got a connection
-// and without a dial of its own: it was queued for a connection slot.
-func (at *attemptTrace) waitedForSlot() bool {
-	return at != nil && !at.got.Load() && !at.dialed.Load()
+// since returns the nanoseconds since the attempt began, at least 1.
+func (at *attemptTrace) since() int64 {
+	return max(int64(time.Since(at.start)), 1)
+}
+
+// noteDial records a dial made for the attempt.
+func (at *attemptTrace) noteDial() {
+	at.dialAfter.CompareAndSwap(0, at.since())
+}
+
+// slotWait reports whether an attempt that ended now spent most of its time
+// queued for a connection slot, and whether it got a connection, so that
+// it may have been sent.
+func (at *attemptTrace) slotWait() (queued, sent bool) {
+	if at == nil {
+		return false, false
+	}
+	got, dial := at.gotAfter.Load(), at.dialAfter.Load()
+	wait := got
+	if dial != 0 && (wait == 0 || dial < wait) {
+		wait = dial
+	}
+	if wait == 0 {
+		return true, false
+	}
+	return 2*wait > at.since(), got != 0
 }
 
 // attempt sends racer k of attempt n under parent (the hop's context, or a
@@ -103,11 +127,15 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 			release(nil)
 		}
 	}
-	var ct *attemptTrace
+	var slots slotWatch
 	if c.slotAware {
-		ct = traced(actx)
-		actx = ct
+		slots = watchSlots()
+		if slots.follow {
+			slots.ct = traced(actx)
+			actx = slots.ct
+		}
 	}
+	ct := slots.ct
 	areq := h.req.WithContext(actx) // a shallow copy: the caller's request is never mutated
 	areq.Header = h.header
 	areq.Body = body
@@ -133,6 +161,7 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 		start = time.Now()
 	}
 	resp, err := h.t.roundTrip(areq)
+	slots.done()
 	var dur time.Duration
 	if c.timed {
 		dur = time.Since(start)
@@ -154,7 +183,7 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 			// counts for nothing.
 			r.callerEnded = true
 			outcome = breaker.Ignore
-			if errors.Is(cerr, context.DeadlineExceeded) && k == 0 && rb.failed() == nil && !rb.heldAt(h.ctx.Deadline()) && !ct.waitedForSlot() {
+			if errors.Is(cerr, context.DeadlineExceeded) && k == 0 && rb.failed() == nil && !rb.heldAt(h.ctx.Deadline()) && !slots.mayHaveQueued() {
 				outcome = breaker.Failure // once per call: hedges do not multiply it
 			}
 			if !errors.Is(err, cerr) {
@@ -182,12 +211,19 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 			r.callerFault = true
 			outcome = breaker.Ignore
 		case cancel != nil && actx.Err() != nil:
-			if ct.waitedForSlot() {
-				// Queued for a connection slot all along: nothing
-				// was sent, and the wait was local (R57).
-				r.err = &attemptTimeoutError{err: &connWaitError{err: err}}
+			switch queued, sent := slots.queued(); {
+			case queued:
+				// Queued for a connection slot most of the time:
+				// the wait was local, and if it never got a
+				// connection, nothing was sent (R57).
+				r.err = &attemptTimeoutError{err: &connWaitError{err: err, sent: sent}}
 				outcome = breaker.Ignore
-			} else {
+			case slots.mayHaveQueued():
+				// Unfollowed, and the pool came under pressure:
+				// it may have queued, or may have been sent (R59).
+				r.err = &attemptTimeoutError{err: err}
+				outcome = breaker.Ignore
+			default:
 				r.err = &attemptTimeoutError{err: err}
 				outcome = breaker.Failure
 			}

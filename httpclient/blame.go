@@ -108,14 +108,20 @@ func (e *contentLengthError) Error() string {
 
 func (e *contentLengthError) Is(target error) bool { return target == ErrInvalidRequest }
 
-// connWaitError is an attempt that ended while it waited for a connection
-// slot of its own transport (MaxConnsPerHost): nothing was sent, and the
-// wait was local, so it counts for nothing in the breaker and is retried as
-// not sent (R57).
-type connWaitError struct{ err error }
+// connWaitError is an attempt that timed out after it waited most of its
+// time for a connection slot of its own transport (MaxConnsPerHost): the
+// wait was local, so it counts for nothing in the breaker; if it never got a
+// connection, nothing was sent and it is retried as not sent (R57).
+type connWaitError struct {
+	err  error
+	sent bool // it got a connection in the end: it may have been sent
+}
 
 func (e *connWaitError) Error() string {
+	if e.sent {
+		return "httpclient: a connection to the host came free too late (MaxConnsPerHost): " + e.err.Error()
+	}
 	return "httpclient: no connection to the host was free in time (MaxConnsPerHost): " + e.err.Error()
 }
 func (e *connWaitError) Unwrap() error        { return e.err }
-func (e *connWaitError) Is(target error) bool { return target == ErrNotSent }
+func (e *connWaitError) Is(target error) bool { return target == ErrNotSent && !e.sent }

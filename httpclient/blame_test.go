@@ -293,14 +293,15 @@ func TestConnSlotWait_R57_LocalNotUpstream(t *testing.T) {
 	}
 }
 
-// R57: how an attempt tells a slow dial from a wait for a slot: a dial made
-// for it (NewTransport's dialer finds the attempt in the dial's context) or
-// a connection it got means it was not queued; a trace of the caller's own
-// still runs beside it.
+// R57: how an attempt tells a slow dial or a slow upstream from a wait for
+// a slot: until a dial made for it (NewTransport's dialer finds the attempt
+// in the dial's context) or a connection it got, it was queued; it is the
+// local machine's when that was most of its time. A trace of the caller's
+// own still runs beside it.
 func TestAttemptTrace_R57_DialOrConnIsNotASlotWait(t *testing.T) {
 	at := traced(context.Background())
-	if !at.waitedForSlot() {
-		t.Fatal("no connection and no dial: want a slot wait")
+	if q, sent := at.slotWait(); !q || sent {
+		t.Fatal("no connection and no dial: want a slot wait, not sent")
 	}
 	if httptrace.ContextClientTrace(at) != &at.trace {
 		t.Fatal("net/http would not find the attempt's trace")
@@ -316,22 +317,44 @@ func TestAttemptTrace_R57_DialOrConnIsNotASlotWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn.Close()
-	if at.waitedForSlot() {
-		t.Fatal("a dial was made for it: not a slot wait")
+	if at.dialAfter.Load() == 0 {
+		t.Fatal("the dialer did not note the dial")
+	}
+	for _, tc := range []struct {
+		name            string
+		got, dial, ends time.Duration // after the start; 0: never
+		queued, sent    bool
+	}{
+		{"dial at once, ends in it", 0, time.Microsecond, time.Second, false, false},
+		{"connection at once", time.Microsecond, 0, time.Second, false, true},
+		{"queued 99ms, dial, ends at 100ms", 0, 99 * time.Millisecond, 100 * time.Millisecond, true, false},
+		{"queued 99ms, connection, ends at 100ms", 99 * time.Millisecond, 0, 100 * time.Millisecond, true, true},
+		{"dial at 10ms, connection at 99ms", 99 * time.Millisecond, 10 * time.Millisecond, 100 * time.Millisecond, false, true},
+		{"queued 40ms of 100ms", 40 * time.Millisecond, 0, 100 * time.Millisecond, false, true},
+	} {
+		at := traced(context.Background())
+		at.start = time.Now().Add(-tc.ends)
+		at.gotAfter.Store(int64(tc.got))
+		at.dialAfter.Store(int64(tc.dial))
+		if q, sent := at.slotWait(); q != tc.queued || sent != tc.sent {
+			t.Errorf("%s: queued %v, sent %v; want %v, %v", tc.name, q, sent, tc.queued, tc.sent)
+		}
 	}
 	at2 := traced(context.Background())
 	at2.trace.GotConn(httptrace.GotConnInfo{})
-	if at2.waitedForSlot() {
-		t.Fatal("it got a connection: not a slot wait")
+	at2.start = at2.start.Add(-time.Second)
+	if q, sent := at2.slotWait(); q || !sent {
+		t.Fatal("it got a connection at once: not a slot wait, and maybe sent")
 	}
-	if (*attemptTrace)(nil).waitedForSlot() {
+	if q, _ := (*attemptTrace)(nil).slotWait(); q {
 		t.Fatal("no trace: never a slot wait")
 	}
 	var mine atomic.Bool
 	user := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { mine.Store(true) }})
 	at3 := traced(user)
 	httptrace.ContextClientTrace(at3).GotConn(httptrace.GotConnInfo{})
-	if !mine.Load() || at3.waitedForSlot() {
+	at3.start = at3.start.Add(-time.Second)
+	if q, _ := at3.slotWait(); !mine.Load() || q {
 		t.Fatal("the caller's own trace and the attempt's must both run")
 	}
 }

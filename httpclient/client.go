@@ -104,6 +104,9 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}
 	_, trustDial := rt.(*http.Transport)
 	c.slotAware = slotAware(rt)
+	if c.slotAware {
+		lowerSlotFloor(rt.(*http.Transport).MaxConnsPerHost)
+	}
 	c.rt = &transport{c: c, base: rt, trustDial: trustDial}
 	c.hc = &http.Client{Transport: c.rt}
 	if base != nil {

@@ -182,14 +182,21 @@ func (t *transport) isBaseOrigin(req *http.Request, st *originState) bool {
 }
 
 // ownDialer is the dialer of NewTransport's transports: it tells the
-// attempt a dial is made for, then dials.
+// attempt a dial is made for, then dials, and counts the connection until
+// it is closed (R59).
 type ownDialer struct{ d *net.Dialer }
 
 func (o *ownDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	if at, ok := ctx.Value(attemptTraceKey{}).(*attemptTrace); ok {
-		at.dialed.Store(true)
+		at.noteDial()
 	}
-	return o.d.DialContext(ctx, network, addr)
+	noteSlotDial()
+	conn, err := o.d.DialContext(ctx, network, addr)
+	if err != nil {
+		slotConns.Add(-1)
+		return nil, err
+	}
+	return countConn(conn), nil
 }
 
 // ownDialPC identifies ownDialer's DialContext method values by their code.
@@ -221,7 +228,10 @@ func slotAware(rt http.RoundTripper) bool {
 // timeout. An attempt that times out still waiting is the local machine's
 // limit, not the upstream's fault: it counts for nothing in the
 // breaker and is retried as not sent. That holds as long as the transport
-// keeps the dialer set here (DialContext) and has no DialTLSContext.
+// keeps the dialer set here (DialContext) and has no DialTLSContext, and
+// MaxConnsPerHost is changed before the transport is given to New. The
+// dialer counts its connections, so that only while they near the bound
+// does an attempt pay to be followed through the pool.
 func NewTransport() *http.Transport {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
