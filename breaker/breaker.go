@@ -220,13 +220,14 @@ type probe struct {
 // half-open period admits HalfOpenProbes probes in all, not a stream of them.
 var sealed, passed = new(probe), new(probe)
 
-// Breaker is a circuit breaker. Create it with New; it is safe for
-// concurrent use.
+// Breaker is a circuit breaker. Create it with New, or with a Template's New
+// when there are many of one configuration; it is safe for concurrent use.
 type Breaker struct {
-	cfg   config
-	cur   atomic.Pointer[period]
-	epoch time.Time // ratio mode: bucket numbers count from here (with a monotonic reading for time.Now)
-	seed  uint64    // growth: the jitter of each break (breakFor)
+	cfg      *config // shared by the breakers of one Template
+	onChange func(Change)
+	cur      atomic.Pointer[period]
+	epoch    time.Time // ratio mode: bucket numbers count from here (with a monotonic reading for time.Now)
+	seed     uint64    // growth: the jitter of each break (breakFor)
 
 	// mu serialises transitions and guards the notification queue. No user
 	// code (callbacks, the clock) runs while it is held.
@@ -238,19 +239,45 @@ type Breaker struct {
 // New returns a closed Breaker. It returns an error wrapping
 // ErrInvalidSettings, and never panics, for invalid settings.
 func New(s Settings) (*Breaker, error) {
+	t, err := NewTemplate(s)
+	if err != nil {
+		return nil, err
+	}
+	return t.New(nil), nil
+}
+
+// A Template makes breakers of one Settings that share one validated copy of
+// them, for a program that keeps a breaker per key (per origin, per
+// tenant): each breaker then holds its own state and its own OnStateChange,
+// not the settings again. It is safe for concurrent use.
+type Template struct {
+	cfg *config
+}
+
+// NewTemplate validates s as New does and returns a Template of it.
+func NewTemplate(s Settings) (*Template, error) {
 	cfg, err := s.config()
 	if err != nil {
 		return nil, err
 	}
-	b := &Breaker{cfg: cfg}
-	if cfg.maxRecovery > 0 {
+	return &Template{cfg: &cfg}, nil
+}
+
+// New returns a closed Breaker of the template's settings. onChange, when
+// not nil, is its OnStateChange in place of the settings' own.
+func (t *Template) New(onChange func(Change)) *Breaker {
+	b := &Breaker{cfg: t.cfg, onChange: t.cfg.onChange}
+	if onChange != nil {
+		b.onChange = onChange
+	}
+	if t.cfg.maxRecovery > 0 {
 		b.seed = rand.Uint64()
 	}
-	if cfg.ratioMode() {
-		b.epoch = cfg.now()
+	if t.cfg.ratioMode() {
+		b.epoch = t.cfg.now()
 	}
 	b.cur.Store(b.closedPeriod(1))
-	return b, nil
+	return b
 }
 
 // closedPeriod returns a new closed period: a zero failure count, and in
@@ -558,7 +585,7 @@ func (b *Breaker) setLocked(old, next *period, ch Change) {
 		}
 	}
 	b.cur.Store(next)
-	if b.cfg.onChange == nil {
+	if b.onChange == nil {
 		return
 	}
 	ch.From, ch.To, ch.Generation = old.state, next.state, next.gen

@@ -90,3 +90,24 @@ func ExampleBreaker_Trip() {
 	// open -> closed (generation 3, reset)
 	// <nil>
 }
+
+// A breaker per tenant, all of one configuration: the template holds the
+// settings once, and each breaker says whose it is when it changes.
+func ExampleTemplate() {
+	t, err := breaker.NewTemplate(breaker.Settings{FailureThreshold: 1, Recovery: time.Minute})
+	if err != nil {
+		panic(err)
+	}
+	breakers := map[string]*breaker.Breaker{}
+	for _, tenant := range []string{"acme", "globex"} {
+		breakers[tenant] = t.New(func(ch breaker.Change) {
+			fmt.Printf("%s: %v -> %v\n", tenant, ch.From, ch.To)
+		})
+	}
+	tk, _ := breakers["globex"].Allow()
+	tk.Done(breaker.Failure)
+	fmt.Println(breakers["acme"].State(), breakers["globex"].State())
+	// Output:
+	// globex: closed -> open
+	// closed open
+}

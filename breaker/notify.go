@@ -11,7 +11,7 @@ package breaker
 // returns, never re-entrantly.
 
 func (b *Breaker) flush() {
-	if b.cfg.onChange == nil {
+	if b.onChange == nil {
 		return
 	}
 	b.mu.Lock()
@@ -60,7 +60,7 @@ func (b *Breaker) call(ch Change) {
 			b.reportPanic(v)
 		}
 	}()
-	b.cfg.onChange(ch)
+	b.onChange(ch)
 }
 
 func (b *Breaker) reportPanic(v any) {

@@ -401,7 +401,7 @@ func TestBudget_R46_NoTokenForARetryNeverSent(t *testing.T) {
 				t.Fatalf("err %v, want the replay error", err)
 			}
 			st := c.reg.find("http", "up.example")
-			if _, retries := st.budget.win.Sum(st.budget.index()); retries != 0 {
+			if _, retries := st.budget.win.Sum(c.reg.bcfg.index()); retries != 0 {
 				t.Fatalf("%d retry tokens spent, %d requests sent", retries, sent.Load())
 			}
 			if got := g.get(); len(got) != 1 || got[0] != string(StopBodyNotReplayable) {
@@ -425,7 +425,7 @@ func TestBudget_R46_RefusedCallsEarnNoRetries(t *testing.T) {
 		_, _ = c.Do(req)
 	}
 	st := c.reg.find("http", "up.example")
-	if calls, _ := st.budget.win.Sum(st.budget.index()); calls != 0 {
+	if calls, _ := st.budget.win.Sum(c.reg.bcfg.index()); calls != 0 {
 		t.Fatalf("%d refused calls counted in the budget", calls)
 	}
 }

@@ -67,15 +67,22 @@ func WithRetryBudget(b RetryBudget) Option {
 // retry are not one atomic step, so concurrent callers may overshoot the
 // budget by a few retries; the cap is a load limit, not a contract.
 type budget struct {
+	// Pointer-free, so that the collector never scans it: a client with
+	// many origins keeps one per origin. The settings are the client's
+	// budgetConfig, passed in.
+	win window.Window
+}
+
+// budgetConfig is a client's RetryBudget as every origin's budget reads it.
+type budgetConfig struct {
 	ratio   float64
 	reserve int64
 	width   int64     // bucket width in nanoseconds
 	epoch   time.Time // carries a monotonic reading outside synctest bubbles
-	win     window.Window
 }
 
-func newBudget(b RetryBudget) *budget {
-	return &budget{
+func newBudgetConfig(b RetryBudget) *budgetConfig {
+	return &budgetConfig{
 		ratio:   b.Ratio,
 		reserve: int64(b.Reserve),
 		width:   max(int64(b.Window/window.Buckets), 1),
@@ -83,15 +90,15 @@ func newBudget(b RetryBudget) *budget {
 	}
 }
 
-func (b *budget) index() int64 { return int64(time.Since(b.epoch)) / b.width }
+func (c *budgetConfig) index() int64 { return int64(time.Since(c.epoch)) / c.width }
 
 // call counts one call (the first attempt of a hop).
-func (b *budget) call() { b.win.Add(b.index(), 1, 0) }
+func (b *budget) call(c *budgetConfig) { b.win.Add(c.index(), 1, 0) }
 
 // spend takes one retry from the budget, or reports that it is spent.
-func (b *budget) spend() bool {
-	idx := b.index()
-	if !b.allowsAt(idx) {
+func (b *budget) spend(c *budgetConfig) bool {
+	idx := c.index()
+	if !b.allowsAt(c, idx) {
 		return false
 	}
 	b.win.Add(idx, 0, 1)
@@ -99,9 +106,9 @@ func (b *budget) spend() bool {
 }
 
 // allows reports whether a retry could be taken now, taking none.
-func (b *budget) allows() bool { return b.allowsAt(b.index()) }
+func (b *budget) allows(c *budgetConfig) bool { return b.allowsAt(c, c.index()) }
 
-func (b *budget) allowsAt(idx int64) bool {
+func (b *budget) allowsAt(c *budgetConfig, idx int64) bool {
 	calls, retries := b.win.Sum(idx)
-	return retries < int64(b.ratio*float64(calls))+b.reserve
+	return retries < int64(c.ratio*float64(calls))+c.reserve
 }

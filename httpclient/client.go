@@ -94,7 +94,9 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		closeCh: make(chan struct{}),
 	}
 	c.timed = cfg.hooks.AttemptDone != nil || cfg.logger != nil || settings.SlowCall > 0
-	c.reg.init(c)
+	if err := c.reg.init(c); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
 	c.attemptBody.wrap = asAttemptTimeout
 	rt := cfg.transport
 	if rt == nil {

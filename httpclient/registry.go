@@ -3,6 +3,7 @@ package httpclient
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +51,17 @@ func (s *originState) circuitError(oe *breaker.OpenError) *CircuitOpenError {
 // originKey is a URL's scheme and host as written; several keys may map to
 // one normalised origin.
 type originKey struct{ scheme, host string }
+
+// own returns k in one string of its own: a URL's scheme and host are
+// slices of it, and a key kept in the lookup maps must not keep the whole
+// URL (a long query, say) alive.
+func (k originKey) own() originKey {
+	b := k.scheme + k.host // a new string unless one of them is empty
+	if k.scheme == "" || k.host == "" {
+		b = strings.Clone(b)
+	}
+	return originKey{b[:len(k.scheme)], b[len(k.scheme):]}
+}
 
 // Defaults of WithOriginLimit.
 const (
@@ -112,6 +124,8 @@ const (
 // eviction hand each do amortised constant work per origin.
 type registry struct {
 	c     *Client
+	brt   *breaker.Template // every origin's breaker settings; nil when disabled
+	bcfg  *budgetConfig     // every origin's retry budget; nil when disabled
 	snap  atomic.Pointer[map[originKey]*originState]
 	epoch time.Time // stamps count from here (monotonic outside synctest bubbles)
 	gran  int64     // nanoseconds per stamp: idleExpiry / idleStamps
@@ -134,13 +148,24 @@ type registry struct {
 	recHead int
 }
 
-func (r *registry) init(c *Client) {
+func (r *registry) init(c *Client) error {
 	r.c = c
+	if !c.breakerOff {
+		t, err := breaker.NewTemplate(c.breaker)
+		if err != nil {
+			return err
+		}
+		r.brt = t
+	}
+	if !c.budget.Disabled {
+		r.bcfg = newBudgetConfig(c.budget)
+	}
 	r.epoch = time.Now()
 	r.gran = max(int64(c.idleExpiry/idleStamps), 1)
 	r.dirty = make(map[originKey]*originState)
 	r.byOrigin = make(map[string]*originState)
 	r.records = make(map[string]*breaker.Breaker)
+	return nil
 }
 
 // stamp is the registry's clock, in units of gran.
@@ -177,6 +202,7 @@ func (r *registry) get(scheme, host string) *originState {
 	if s == nil || s.dead.Load() {
 		s = r.stateLocked(normalizeOrigin(scheme, host))
 		if len(s.keys) < maxKeysPerOrigin && !slices.Contains(s.keys, k) {
+			k = k.own()
 			s.keys = append(s.keys, k)
 			r.dirty[k] = s
 		}
@@ -249,7 +275,11 @@ func (r *registry) rebuildLocked() {
 		}
 	}
 	r.snap.Store(&m)
-	clear(r.dirty)
+	if len(r.dirty) > 64 {
+		r.dirty = make(map[originKey]*originState) // clear would keep the buckets
+	} else {
+		clear(r.dirty)
+	}
 	r.misses = 0
 }
 
@@ -331,16 +361,11 @@ func (r *registry) size() (states, records int) {
 func (r *registry) newState(origin string, br *breaker.Breaker) *originState {
 	s := &originState{origin: origin, br: br}
 	c := r.c
-	if !c.budget.Disabled {
-		s.budget = newBudget(c.budget)
+	if r.bcfg != nil {
+		s.budget = new(budget)
 	}
-	if !c.breakerOff && br == nil {
-		settings := c.breaker
-		settings.OnStateChange = func(ch breaker.Change) { c.stateChange(origin, ch) }
-		br, err := breaker.New(settings)
-		if err == nil { // New validated both values already
-			s.br = br
-		}
+	if r.brt != nil && br == nil {
+		s.br = r.brt.New(func(ch breaker.Change) { c.stateChange(origin, ch) })
 	}
 	return s
 }

@@ -106,9 +106,9 @@ func TestBudget_R46_SingleCallerUnaffected(t *testing.T) {
 // R46: the budget's arithmetic: Reserve at once, then Ratio of the calls.
 func TestBudget_R46_Arithmetic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newBudget(RetryBudget{Ratio: 0.5, Reserve: 2, Window: 10 * time.Second})
+		b, bc := new(budget), newBudgetConfig(RetryBudget{Ratio: 0.5, Reserve: 2, Window: 10 * time.Second})
 		spendAll := func() (n int) {
-			for b.spend() {
+			for b.spend(bc) {
 				n++
 			}
 			return n
@@ -117,7 +117,7 @@ func TestBudget_R46_Arithmetic(t *testing.T) {
 			t.Fatalf("the reserve allowed %d retries, want 2", n)
 		}
 		for range 4 {
-			b.call()
+			b.call(bc)
 		}
 		if n := spendAll(); n != 2 {
 			t.Fatalf("4 calls at ratio 0.5 allowed %d more, want 2", n)

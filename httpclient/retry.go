@@ -63,14 +63,14 @@ func (h *hop) admit() (breaker.Ticket, error) {
 // spend takes one retry or hedge from the origin's budget (R46), once the
 // breaker has admitted it.
 func (h *hop) spend() bool {
-	return h.st.budget == nil || h.st.budget.spend()
+	return h.st.budget == nil || h.st.budget.spend(h.c.reg.bcfg)
 }
 
 // countCall counts this hop's call in the origin's budget (R46), once its
 // first attempt is admitted: calls the breaker refuses earn no retries.
 func (h *hop) countCall() {
 	if h.st.budget != nil {
-		h.st.budget.call()
+		h.st.budget.call(h.c.reg.bcfg)
 	}
 }
 
@@ -184,7 +184,7 @@ func (h *hop) run() (*http.Response, error) {
 		}
 		last, lastResp, lastErr = r, resp, err
 
-		if stop := gate(h.ctx, wait, h.st, time.Now()); stop != "" {
+		if stop := gate(h.ctx, wait, h.st, h.c.reg.bcfg, time.Now()); stop != "" {
 			return h.finish(r.a, lastResp, lastErr, n, stop)
 		}
 		c.retryEvent(h.ctx, RetryEvent{Attempt: r.a, Result: r.result, Wait: wait, RetryAfter: fromRetryAfter})
@@ -270,7 +270,7 @@ func safeBackoff(p RetryPolicy, a Attempt, resp *http.Response, err error) (d ti
 // can ask without changing anything: the caller's deadline would end
 // before the wait (R10), the circuit will still be open after it (R53),
 // the origin's retry budget could not pay for it (R46).
-func gate(ctx context.Context, wait time.Duration, st *originState, now time.Time) Stop {
+func gate(ctx context.Context, wait time.Duration, st *originState, bc *budgetConfig, now time.Time) Stop {
 	if dl, ok := ctx.Deadline(); ok && dl.Sub(now) <= wait {
 		return StopDeadline
 	}
@@ -279,7 +279,7 @@ func gate(ctx context.Context, wait time.Duration, st *originState, now time.Tim
 			return StopCircuitOpen
 		}
 	}
-	if st.budget != nil && !st.budget.allows() {
+	if st.budget != nil && !st.budget.allows(bc) {
 		return StopBudget
 	}
 	return ""

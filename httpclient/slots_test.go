@@ -11,9 +11,11 @@ import (
 	"net/http/httptrace"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/tempestsdk/tempest/breaker"
 )
@@ -311,4 +313,62 @@ func TestSlotBurst_R59_OnlySentAttemptsBlamed(t *testing.T) {
 	if s.ConsecutiveFailures == 0 || s.ConsecutiveFailures > sent {
 		t.Fatalf("%d failures counted for %d requests the upstream saw: queued attempts were blamed", s.ConsecutiveFailures, sent)
 	}
+}
+
+// R60: the registry keeps an origin's key in memory of its own, not as a
+// slice of the caller's URL, so that a long query is not kept alive; every
+// origin's breaker shares the client's one copy of its settings.
+func TestRegistryKeys_R60_OwnTheirMemory(t *testing.T) {
+	c, err := New("", WithTransport(RoundTripperFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
+	})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i, host := range []string{"a.example", "b.example"} {
+		url := "http://" + host + "/x?" + string(bytes.Repeat([]byte("q"), 1<<16))
+		resp, err := c.Get(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		start := uintptr(unsafe.Pointer(unsafe.StringData(url)))
+		c.reg.mu.Lock()
+		for k := range c.reg.dirty {
+			if k.host != host {
+				continue
+			}
+			p := uintptr(unsafe.Pointer(unsafe.StringData(k.host)))
+			if p >= start && p < start+uintptr(len(url)) {
+				t.Errorf("origin %d: the registry's key is a slice of the caller's 64 KiB URL", i)
+			}
+		}
+		c.reg.mu.Unlock()
+	}
+	a, b := c.reg.find("http", "a.example"), c.reg.find("http", "b.example")
+	if a == nil || b == nil || a.br == nil || a.budget == nil || b.budget == nil || a.budget == b.budget {
+		t.Fatal("two origins do not have budgets and breakers of their own")
+	}
+	if hasPointers(reflect.TypeFor[budget]()) {
+		t.Fatal("an origin's budget holds a pointer: the collector scans it, once per origin")
+	}
+}
+
+// hasPointers reports whether values of t hold a pointer the collector
+// must follow.
+func hasPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.String, reflect.Chan, reflect.Func, reflect.Interface, reflect.UnsafePointer:
+		return true
+	case reflect.Array:
+		return t.Len() > 0 && hasPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if hasPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+	}
+	return false
 }
