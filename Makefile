@@ -10,7 +10,7 @@ MODULES := $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \;
 
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: all test demo fmt-check vet staticcheck api-check api race bench bench-core bench-smoke fuzz trust-scale
+.PHONY: all test demo fmt-check vet staticcheck api-check api race bench bench-suite bench-report bench-check bench-syscalls bench-curves bench-load bench-core bench-smoke fuzz trust-scale
 
 all: test
 
@@ -55,13 +55,53 @@ fuzz:
 bench-smoke:
 	cd bench && $(GO) test -run '^$$' -bench . -benchtime=1x ./...
 
-# Tempest beside raw net/http and its peers (bench/): 6 interleaved samples of
-# every benchmark, benchstat, the outage run, then docs/benchmarks.{md,svg}.
-bench:
-	set -o pipefail; cd bench && $(GO) test -c -o bench.test . && for i in 1 2 3 4 5 6; do ./bench.test -test.run '^$$' -test.bench . -test.benchmem -test.count=1 -test.timeout 30m; done | tee bench.out
-	cd bench && $(BENCHSTAT) -col /client bench.out > benchstat.out
-	cd bench && BENCH_OUTAGE_OUT=outage.out $(GO) test -run '^TestOutage$$' -count=1 .
-	cd bench && $(GO) run ./cmd/benchreport -bench bench.out -benchstat benchstat.out -outage outage.out -md ../docs/benchmarks.md -svg ../docs/benchmarks.svg
+# The figures of docs/benchmarks.md, each named by the commit it measured
+# (-dirty: with uncommitted changes). Not part of `make test`.
+BENCH_COMMIT = $$(git describe --always --dirty --abbrev=7)
+# The suite of Tempest beside raw net/http and its peers (bench/bench_test.go).
+BENCH_SUITE := '^Benchmark(Layer|LayerParallel|Loopback|OpenCircuit|JSON)$$'
+BENCH_PASSES := 1 2 3 4 5 6 7 8
+
+# Everything: the suite, the syscalls, the cost curves, then the page.
+# About 15 minutes. `make bench-load` (70 s) is apart.
+bench: bench-suite bench-syscalls bench-curves bench-report
+
+# 8 interleaved passes of the suite (every benchmark once per pass, so that
+# a shared machine's drift lands on every client alike), benchstat, the
+# outage run. docs/benchmarks.txt keeps the raw figures for bench-check.
+bench-suite:
+	set -o pipefail; cd bench && $(GO) test -c -o bench.test . && { echo "commit: $(BENCH_COMMIT)"; for i in $(BENCH_PASSES); do ./bench.test -test.run '^$$' -test.bench $(BENCH_SUITE) -test.benchmem -test.count=1 -test.timeout 30m; done; } | tee bench.out
+	cp bench/bench.out docs/benchmarks.txt
+	cd bench && $(BENCHSTAT) -col /client ../docs/benchmarks.txt > ../docs/bench/benchstat.txt
+	cd bench && BENCH_OUTAGE_OUT=../docs/bench/outage.md $(GO) test -run '^TestOutage$$' -count=1 .
+
+# System calls per call of each client on loopback, under strace.
+bench-syscalls:
+	cd bench && $(GO) run ./cmd/syscalls -n 2000 -commit "$(BENCH_COMMIT)" -md ../docs/bench/syscalls.md
+
+# The cost curves of httpclient alone (bench/curves_test.go): 5 interleaved
+# passes, then docs/bench/curves.{md,svg}.
+bench-curves:
+	set -o pipefail; cd bench && $(GO) test -c -o curves.test . && for i in 1 2 3 4 5; do ./curves.test -test.run '^$$' -test.bench '^BenchmarkCurve' -test.benchmem -test.count=1 -test.timeout 30m; done | tee curves.out
+	cd bench && $(GO) run ./cmd/curvereport -bench curves.out -commit "$(BENCH_COMMIT)" -md ../docs/bench/curves.md -svg ../docs/bench/curves.svg
+
+# The real-service run (bench/cmd/benchload): each client in turn, open loop
+# at 2000 calls/s for 10 s against an upstream process on loopback (1% 503s,
+# 0.5% resets). About 70 s. Its table goes at the top of docs/benchmarks.md.
+bench-load:
+	cd bench && $(GO) run ./cmd/benchload -commit "$(BENCH_COMMIT)" -md ../docs/bench/load.md -json load.out
+	$(MAKE) bench-report
+
+# docs/benchmarks.{md,svg} from the committed figures under docs/.
+bench-report:
+	cd bench && $(GO) run ./cmd/benchreport -bench ../docs/benchmarks.txt -benchstat ../docs/bench/benchstat.txt -outage ../docs/bench/outage.md -load ../docs/bench/load.md -syscalls ../docs/bench/syscalls.md -curves ../docs/bench/curves.md -notes ../docs/bench/notes.md -md ../docs/benchmarks.md -svg ../docs/benchmarks.svg
+
+# A fresh run of the suite (6 passes) against docs/benchmarks.txt: fails
+# on a significant regression of Tempest's ratio to raw net/http, or on
+# more allocations. Not part of `make test`: timing needs a quiet machine.
+bench-check:
+	set -o pipefail; cd bench && $(GO) test -c -o bench.test . && { echo "commit: $(BENCH_COMMIT)"; for i in 1 2 3 4 5 6; do ./bench.test -test.run '^$$' -test.bench $(BENCH_SUITE) -test.benchmem -test.count=1 -test.timeout 30m; done; } | tee check.out
+	cd bench && $(GO) run ./cmd/benchreport -check -committed ../docs/benchmarks.txt -fresh check.out
 
 # The core's in-package benchmarks beside raw net/http: medians of 6 and ratios.
 bench-core:

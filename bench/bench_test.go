@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -132,37 +133,56 @@ func BenchmarkLayerParallel(b *testing.B) {
 const loopbackParallelism = 4
 
 // BenchmarkLoopback is a GET against a real server on 127.0.0.1 with a warm
-// pool, in parallel. Every client gets a transport of its own from
-// httpclient.NewTransport (256 idle connections per host, where Go's default
-// of 2 would make the benchmark measure dials), so that only the layers
-// differ.
+// pool, in parallel, over HTTP/1.1 (plain) and HTTP/2 (TLS). Every client
+// gets a transport of its own from httpclient.NewTransport (256 idle
+// connections per host, where Go's default of 2 would make the benchmark
+// measure dials), so that only the layers differ.
 func BenchmarkLoopback(b *testing.B) {
 	ctx := context.Background()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(smallBody)
-	}))
-	defer srv.Close()
-	for _, p := range Peers {
-		b.Run("client="+p.Name, func(b *testing.B) {
-			rt := httpclient.NewTransport()
-			defer rt.CloseIdleConnections()
-			c := newClient(b, p, srv.URL, rt, DefaultPolicy)
-			url := callURL(p, srv.URL, memPath)
-			warm(b, c, url, loopbackParallelism*maxProcs())
-			b.SetParallelism(loopbackParallelism)
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if st, err := c.Get(ctx, url); err != nil || st != 200 {
-						b.Error(st, err)
-						return
+	for _, proto := range []string{"h1", "h2"} {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(smallBody)
+		}))
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0) // extra h2 dials the client abandons
+		if proto == "h2" {
+			srv.EnableHTTP2 = true
+			srv.StartTLS()
+		} else {
+			srv.Start()
+		}
+		for _, p := range Peers {
+			b.Run("proto="+proto+"/client="+p.Name, func(b *testing.B) {
+				rt := loopbackTransport(srv)
+				defer rt.CloseIdleConnections()
+				c := newClient(b, p, srv.URL, rt, DefaultPolicy)
+				url := callURL(p, srv.URL, memPath)
+				warm(b, c, url, loopbackParallelism*maxProcs())
+				b.SetParallelism(loopbackParallelism)
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if st, err := c.Get(ctx, url); err != nil || st != 200 {
+							b.Error(st, err)
+							return
+						}
 					}
-				}
+				})
 			})
-		})
+		}
+		srv.Close()
 	}
+}
+
+// loopbackTransport is httpclient.NewTransport, trusting srv's certificate
+// when it has one.
+func loopbackTransport(srv *httptest.Server) *http.Transport {
+	rt := httpclient.NewTransport()
+	if srv.TLS != nil {
+		rt.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	}
+	return rt
 }
 
 // warm opens n connections, as many as the benchmark's goroutines, and

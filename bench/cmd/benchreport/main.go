@@ -1,19 +1,41 @@
 // Command benchreport turns the output of the bench module's benchmarks into
-// docs/benchmarks.md and docs/benchmarks.svg: the machine, medians as ratios
-// to raw net/http with their significance, the issue's targets met or
-// missed, the outage table, and benchstat's own output.
+// docs/benchmarks.md and docs/benchmarks.svg: the machine and the commit
+// measured, medians as ratios to raw net/http with their significance, the
+// issue's targets met or missed, the outage table, and benchstat's own
+// output. With -check it compares a fresh run with the committed figures
+// instead and fails on a significant regression.
 //
 // Usage (from bench/, as `make bench` runs it):
 //
 //	go run ./cmd/benchreport -bench bench.out [-benchstat benchstat.out] [-outage outage.out] \
 //		-md ../docs/benchmarks.md -svg ../docs/benchmarks.svg
 //
-// bench.out is `go test -run '^$' -bench . -benchmem -count=6` output; the
-// significance is the Mann-Whitney U test at alpha 0.05, as benchstat does
-// it. It uses the standard library only.
+// bench.out is the output of interleaved passes over the whole suite, each
+// `go test -run '^$' -bench . -benchmem -count=1`, so that each benchmark
+// has one sample per pass in pass order; it starts with a configuration line
+// "commit: <short sha>" ("<sha>-dirty" for a modified tree) that the report
+// names. The significance is the Mann-Whitney U test at alpha 0.05, as
+// benchstat does it. `make bench` also copies bench.out to
+// docs/benchmarks.txt, the raw figures the page was made from, committed
+// beside it.
+//
+// `make bench-check` (not part of `make test`) takes a fresh run and
+// compares it with those committed figures:
+//
+//	go run ./cmd/benchreport -check -committed ../docs/benchmarks.txt -fresh check.out
+//
+// For Tempest's row in each group both files hold, it compares the per-pass
+// ratios of Tempest's ns/op to raw net/http's (raw's Layer for the open
+// circuit) by the U test, and the median allocs/op. A regression, a ratio
+// more than 5% above the committed one at p < 0.05 or more allocations (more
+// than one more on loopback, where the server allocates in the same
+// process), makes it exit with status 1; a missing or empty file, 2.
+//
+// It uses the standard library only.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,20 +48,58 @@ import (
 )
 
 func main() {
-	benchPath := flag.String("bench", "bench.out", "`go test -bench -benchmem -count=N` output")
-	benchstatPath := flag.String("benchstat", "", "benchstat's output, pasted into the report (optional)")
-	outagePath := flag.String("outage", "", "the outage table written by TestOutage (optional)")
-	goModPath := flag.String("gomod", "go.mod", "the bench module's go.mod, for the peers' versions")
-	mdPath := flag.String("md", "benchmarks.md", "Markdown report to write")
-	svgPath := flag.String("svg", "benchmarks.svg", "SVG chart to write")
-	flag.Parse()
-	if err := run(*benchPath, *benchstatPath, *outagePath, *goModPath, *mdPath, *svgPath); err != nil {
-		fmt.Fprintln(os.Stderr, "benchreport:", err)
-		os.Exit(1)
-	}
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(benchPath, benchstatPath, outagePath, goModPath, mdPath, svgPath string) error {
+// realMain runs the command with args and returns its exit status: 0, 1 for
+// a regression found by -check, 2 for a usage or input error.
+func realMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("benchreport", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	benchPath := fs.String("bench", "bench.out", "`go test -bench -benchmem` output of interleaved passes")
+	benchstatPath := fs.String("benchstat", "", "benchstat's output, pasted into the report (optional)")
+	outagePath := fs.String("outage", "", "the outage table written by TestOutage (optional)")
+	loadPath := fs.String("load", "", "bench/cmd/benchload's page, whose table goes at the top (optional)")
+	syscallsPath := fs.String("syscalls", "", "bench/cmd/syscalls's table (optional)")
+	curvesPath := fs.String("curves", "", "bench/cmd/curvereport's section (optional)")
+	notesPath := fs.String("notes", "", "hand-written notes on where the time goes (optional)")
+	goModPath := fs.String("gomod", "go.mod", "the bench module's go.mod, for the peers' versions")
+	mdPath := fs.String("md", "benchmarks.md", "Markdown report to write")
+	svgPath := fs.String("svg", "benchmarks.svg", "SVG chart to write")
+	checkMode := fs.Bool("check", false, "compare -fresh with -committed instead of writing a report; exit 1 on a significant regression")
+	committedPath := fs.String("committed", "../docs/benchmarks.txt", "with -check: the committed figures")
+	freshPath := fs.String("fresh", "check.out", "with -check: a fresh run's figures")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "benchreport: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if *checkMode {
+		regressed, err := runCheck(*committedPath, *freshPath, stdout)
+		if err != nil {
+			fmt.Fprintln(stderr, "benchreport -check:", err)
+			return 2
+		}
+		if regressed {
+			return 1
+		}
+		return 0
+	}
+	frags := fragments{load: *loadPath, syscalls: *syscallsPath, curves: *curvesPath, notes: *notesPath}
+	if err := run(*benchPath, *benchstatPath, *outagePath, *goModPath, *mdPath, *svgPath, frags); err != nil {
+		fmt.Fprintln(stderr, "benchreport:", err)
+		return 1
+	}
+	return 0
+}
+
+// fragments are the paths of the sections other commands write, each
+// optional; a missing file leaves its section out.
+type fragments struct{ load, syscalls, curves, notes string }
+
+func run(benchPath, benchstatPath, outagePath, goModPath, mdPath, svgPath string, frags fragments) error {
 	bf, err := os.Open(benchPath)
 	if err != nil {
 		return err
@@ -64,12 +124,28 @@ func run(benchPath, benchstatPath, outagePath, goModPath, mdPath, svgPath string
 	if mod, err := readString(goModPath); err == nil {
 		in.versions = parseGoMod(mod)
 	}
+	for _, fr := range []struct {
+		path string
+		dst  *string
+	}{{frags.load, &in.load}, {frags.syscalls, &in.syscalls}, {frags.curves, &in.curves}, {frags.notes, &in.notes}} {
+		if fr.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(fr.path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		*fr.dst = string(b)
+	}
 	var md strings.Builder
 	writeReport(&md, in)
 	if err := os.WriteFile(mdPath, []byte(md.String()), 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(svgPath, []byte(chart(f)), 0o644)
+	return os.WriteFile(svgPath, []byte(chart(f, in.outage)), 0o644)
 }
 
 // dropGoLines drops the go command's own lines ("go: downloading ...") from
@@ -97,6 +173,10 @@ type input struct {
 	versions  map[string]string
 	machine   machine
 	svgName   string
+
+	// Sections written by other commands, embedded as they are (links to
+	// files beside them made relative to docs/).
+	load, syscalls, curves, notes string
 }
 
 type machine struct {
@@ -133,6 +213,8 @@ var groupDocs = map[string]string{
 	"Layer":         "The layer's own cost: a GET over one in-memory transport that returns a canned 200 with a 9-byte body, one call at a time.",
 	"LayerParallel": "The same GET under `RunParallel` with `SetParallelism(32)` (64 goroutines on 2 CPUs): contention on the success path shows here.",
 	"Loopback":      "A GET against a real `httptest` server on 127.0.0.1 with a warm pool, under `RunParallel` with `SetParallelism(4)`. Every client gets its own `httpclient.NewTransport()` (256 idle connections per host), so only the layers differ.",
+	"Loopback h1":   "A GET against a real `httptest` server on 127.0.0.1 over plain HTTP/1.1, with a warm pool, under `RunParallel` with `SetParallelism(4)`. Every client gets its own `httpclient.NewTransport()` with the same settings (256 idle connections per host), so only the layers differ.",
+	"Loopback h2":   "The same GET over HTTP/2 over TLS: an `httptest` server with `EnableHTTP2` started with `StartTLS`, on 127.0.0.1, with a warm pool, under `RunParallel` with `SetParallelism(4)`. Every client gets its own `httpclient.NewTransport()` with the same settings (trusting the server's certificate), so only the layers differ.",
 	"OpenCircuit":   "The fail-fast path once the upstream is down: each breaker driven open against an always-503 in-memory transport, then a GET with a relative path (joined by the library, or by the caller's string concatenation) and with an absolute URL. raw, retryablehttp and resty have no breaker (their failing path is 3 attempts and 1.5 s of backoff) and are skipped; the ratios here are to **raw's Layer** ns/op, B/op and allocs/op.",
 	"JSON":          "A POST of a 1 KiB JSON body and the decoding of a 1 KiB JSON response, over the in-memory transport; raw is net/http with `encoding/json`.",
 }
@@ -153,16 +235,35 @@ func writeReport(w io.Writer, in input) {
 
 	p("# Benchmarks\n\n")
 	p("<!-- Generated by `make bench` (bench/cmd/benchreport) from one run of the bench module; do not edit by hand. -->\n\n")
+	n := f.passes()
 	p("Tempest's `httpclient` side by side with raw `net/http` and the resilient clients Go users pick instead: ")
 	p("go-retryablehttp, failsafe-go (`failsafehttp`), gobreaker v2 with a retry loop, and resty v2, all configured alike ")
 	p("(3 attempts, 0.5 s initial wait, 8 s cap, a breaker at 5 failures and 30 s where the library has one, 10 s timeout, no extra headers). ")
 	p("The benchmarks live in the nested module `bench/` (so the core `go.mod` never requires the peers); ")
-	p("`make bench` takes 6 samples of each with `-benchmem`, interleaved: it runs the whole suite 6 times over (`-count=1` each), ")
+	p("`make bench` takes %d samples of each with `-benchmem`, interleaved: it runs the whole suite %d times over (`-count=1` each), ", n, n)
 	p("so that every client's samples span the same stretch of time and a shared machine's drift lands on all clients alike rather than on whichever ran during a busy minute. ")
-	p("This page shows the medians as ratios to raw `net/http`, with the Mann-Whitney U test's p-value (alpha 0.05, as benchstat): `~` marks a difference that is not significant.\n\n")
+	p("This page shows the medians as ratios to raw `net/http`, with the Mann-Whitney U test's p-value (alpha 0.05, as benchstat): `~` marks a difference that is not significant. ")
+	if f.commit == "" {
+		p("The figures are from one run, commit not recorded; `docs/benchmarks.txt` holds them raw.\n\n")
+	} else {
+		p("The figures are from a run at commit %s", f.commit)
+		if strings.HasSuffix(f.commit, "-dirty") {
+			p(" (with uncommitted changes in the working tree)")
+		}
+		p("; `docs/benchmarks.txt` holds them raw.\n\n")
+	}
+
+	if in.load != "" {
+		writeLoad(w, in.load)
+	}
 
 	p("## Machine\n\n")
 	p("| | |\n| --- | --- |\n")
+	commit := f.commit
+	if commit == "" {
+		commit = "commit not recorded"
+	}
+	p("| Commit | %s |\n", commit)
 	p("| OS/arch | %s/%s |\n", m.goos, m.goarch)
 	cpu := m.cpu
 	if cpu == "" {
@@ -175,7 +276,7 @@ func writeReport(w io.Writer, in input) {
 	if m.load != "" {
 		p("| Load average when the report was written | %s |\n", m.load)
 	}
-	p("\nA %d-core shared machine: other engineers' builds and tests ran during these benchmarks, so read small differences through their p-values; the loopback group, where client and server share the 2 CPUs, is the noisiest.\n\n", m.cpus)
+	p("\nA %d-core shared machine: other engineers' builds and tests ran during these benchmarks, so read small differences through their p-values; the loopback groups, where client and server share the %d CPUs, are the noisiest.\n\n", m.cpus, m.cpus)
 
 	p("## At a glance\n\n")
 	p("Median ns/op relative to raw `net/http` in the same group (lower is faster; `~`: not significantly different from raw). Open circuit: relative to raw's Layer cost.\n\n")
@@ -198,6 +299,14 @@ func writeReport(w io.Writer, in input) {
 		p("\n")
 	}
 
+	if in.syscalls != "" {
+		p("## System calls\n\n")
+		p("%s\n\n", strings.TrimSpace(fragmentLinks(in.syscalls)))
+	}
+	if in.notes != "" {
+		p("%s\n\n", strings.TrimSpace(fragmentLinks(in.notes)))
+	}
+
 	p("## Outage\n\n")
 	if in.outage == "" {
 		p("Not run (`BENCH_OUTAGE_OUT=outage.out go test -run TestOutage .` writes it).\n\n")
@@ -206,6 +315,10 @@ func writeReport(w io.Writer, in input) {
 		p("\"While failing\" counts the requests the upstream received while it failed over the calls started then; a failed call ended in an error (open circuit, deadline) or a 5xx.\n\n")
 		p("%s\n", strings.TrimSpace(in.outage))
 		p("\n")
+	}
+
+	if in.curves != "" {
+		p("%s\n\n", strings.TrimSpace(fragmentLinks(stripComments(in.curves))))
 	}
 
 	p("## The clients\n\n")
@@ -230,16 +343,22 @@ func writeReport(w io.Writer, in input) {
 	}
 
 	p("## Reproduce\n\n")
-	p("```\nmake bench   # writes bench/bench.out, bench/benchstat.out, bench/outage.out and this page\n```\n\n")
+	p("```\nmake bench        # writes bench/bench.out, bench/benchstat.out, bench/outage.out, docs/benchmarks.txt and this page\nmake bench-check  # a fresh run compared with docs/benchmarks.txt; fails on a significant regression\n```\n\n")
+	p("`make bench` writes `docs/benchmarks.txt`, the raw figures this page was made from (%s), committed beside it. ", f.commitPhrase())
+	p("`make bench-check` (not part of `make test`) takes a fresh run of the suite and compares it with `docs/benchmarks.txt`: for Tempest in each group, the per-pass ratio of its ns/op to raw `net/http`'s, by the Mann-Whitney U test, and its allocations. ")
+	p("It fails on a significant regression: a ratio more than 5%% above the committed one at p < 0.05, or more allocations per call (more than one more on loopback, where the server allocates in the same process).\n\n")
 	p("`make test` builds every benchmark and runs each once (`-benchtime=1x`), so they cannot rot; no test asserts a timing.\n")
 }
+
+// glanceGroups are the groups of the summary table and the chart, in order;
+// "Loopback" is that of files from before the proto dimension.
+var glanceGroups = []string{"Layer", "LayerParallel", "Loopback", "Loopback h1", "Loopback h2", "JSON"}
 
 // writeGlance writes the summary table: one row per client, one column per
 // group.
 func writeGlance(w io.Writer, f *benchFile) {
-	groups := []string{"Layer", "LayerParallel", "Loopback", "JSON"}
 	var present []string
-	for _, g := range groups {
+	for _, g := range glanceGroups {
 		if len(f.inGroup(g)) > 0 {
 			present = append(present, g)
 		}
@@ -327,7 +446,11 @@ func writeGroup(w io.Writer, f *benchFile, group string) {
 			fmtNum(median(r.allocs)), ratioCell(base, r, func(r *result) []float64 { return r.allocs }))
 	}
 	if n := len(f.inGroup(group)[0].ns); n > 0 {
-		fmt.Fprintf(w, "\nMedians of %d runs.\n", n)
+		if f.commit == "" {
+			fmt.Fprintf(w, "\nMedians of %d runs, commit not recorded.\n", n)
+		} else {
+			fmt.Fprintf(w, "\nMedians of %d runs at commit %s.\n", n, f.commit)
+		}
 	}
 }
 
@@ -366,6 +489,19 @@ func fmtNum(v float64) string {
 	default:
 		return fmt.Sprintf("%.1f", v)
 	}
+}
+
+// loopbackGroups returns the loopback groups of f in order: "Loopback h1"
+// and "Loopback h2", or "Loopback" in a file from before the proto
+// dimension.
+func loopbackGroups(f *benchFile) []string {
+	var gs []string
+	for _, g := range f.groups() {
+		if g == "Loopback" || strings.HasPrefix(g, "Loopback ") {
+			gs = append(gs, g)
+		}
+	}
+	return gs
 }
 
 // targets checks the issue's targets against the figures.
@@ -423,10 +559,21 @@ func targets(f *benchFile, outage string) []string {
 		out = append(out, s)
 	}
 
-	if t := f.get("Loopback", tempest, ""); t != nil {
+	for _, g := range loopbackGroups(f) {
+		t := f.get(g, tempest, "")
+		if t == nil {
+			continue
+		}
+		if raw := f.get(g, baseline, ""); raw != nil {
+			c := compare(raw.ns, t.ns)
+			ta, ra := median(t.allocs), median(raw.allocs)
+			ok := (c.ratio <= 1 || c.p > alpha) && ta <= ra
+			out = append(out, fmt.Sprintf("%s %s: Tempest not significantly slower than raw net/http (p > 0.05) with allocations per call no more than raw's: %s of raw (p=%.3f), %s allocs/op against %s.",
+				verdict(ok), g, fmtRatio(c.ratio), c.p, fmtNum(ta), fmtNum(ra)))
+		}
 		var sig []string
 		var all []string
-		for _, r := range f.inGroup("Loopback") {
+		for _, r := range f.inGroup(g) {
 			if r.client == tempest {
 				continue
 			}
@@ -436,7 +583,7 @@ func targets(f *benchFile, outage string) []string {
 				sig = append(sig, r.client)
 			}
 		}
-		s := fmt.Sprintf("%s Loopback: no peer significantly faster than Tempest; relative to Tempest: %s.", verdict(len(sig) == 0), strings.Join(all, ", "))
+		s := fmt.Sprintf("%s %s: no peer significantly faster than Tempest; relative to Tempest: %s.", verdict(len(sig) == 0), g, strings.Join(all, ", "))
 		if len(sig) > 0 {
 			s += " Significantly faster: " + strings.Join(sig, ", ") + "."
 		}

@@ -88,14 +88,28 @@ func TestRun(t *testing.T) {
 	os.WriteFile(bench, []byte(sample), 0o644)
 	os.WriteFile(outage, []byte("| client |\n| --- |\n| raw |\n\nTarget met: fine.\n"), 0o644)
 	md, svg := filepath.Join(dir, "b.md"), filepath.Join(dir, "b.svg")
-	if err := run(bench, "", outage, "../../go.mod", md, svg); err != nil {
+	load := filepath.Join(dir, "load.md")
+	os.WriteFile(load, []byte("# Load\n\n| | |\n| --- | --- |\n| Commit | abc1234 |\n| Date | 2026-11-30 |\n| Offered load | 2000 calls/s |\n\n| client | p50 |\n| --- | ---: |\n| raw | 224µs |\n| tempest | 230µs |\n\n- notes\n"), 0o644)
+	syscalls := filepath.Join(dir, "syscalls.md")
+	os.WriteFile(syscalls, []byte("| proto | client | syscalls/call |\n| --- | --- | ---: |\n| h1 | raw | 5.41 |\n"), 0o644)
+	curves := filepath.Join(dir, "curves.md")
+	os.WriteFile(curves, []byte("## Cost curves\n\n<!-- generated -->\n\n![Cost curves](curves.svg)\n"), 0o644)
+	frags := fragments{load: load, syscalls: syscalls, curves: curves, notes: filepath.Join(dir, "absent.md")}
+	if err := run(bench, "", outage, "../../go.mod", md, svg, frags); err != nil {
 		t.Fatal(err)
 	}
 	doc, _ := os.ReadFile(md)
-	for _, want := range []string{"## Machine", "### Layer", "0.74×", "**Met.** Layer cost, sequential", "Open circuit, url=relative", "Target met: fine.", "github.com/sony/gobreaker/v2` v"} {
+	if i, j := strings.Index(string(doc), "## Real-service run"), strings.Index(string(doc), "## Machine"); i < 0 || i > j {
+		t.Errorf("the real-service run is not at the top:\n%s", doc)
+	}
+	for _, want := range []string{"## Machine", "### Layer", "0.74×", "**Met.** Layer cost, sequential", "Open circuit, url=relative", "Target met: fine.", "github.com/sony/gobreaker/v2` v",
+		"at commit abc1234, 2026-11-30", "| tempest | 230µs |", "## System calls", "| h1 | raw | 5.41 |", "![Cost curves](bench/curves.svg)"} {
 		if !strings.Contains(string(doc), want) {
 			t.Errorf("report lacks %q:\n%s", want, doc)
 		}
+	}
+	if strings.Contains(string(doc), "<!-- generated -->") {
+		t.Error("a fragment's own comment was kept")
 	}
 	img, _ := os.ReadFile(svg)
 	d := xml.NewDecoder(strings.NewReader(string(img)))

@@ -8,10 +8,11 @@ import (
 	"strings"
 )
 
-// A result is the samples of one benchmark, across the runs of -count.
+// A result is the samples of one benchmark, across the runs of -count or
+// the interleaved passes, in the order of the file.
 type result struct {
 	name   string // full name without the -GOMAXPROCS suffix
-	group  string // "Layer" for BenchmarkLayer/client=raw
+	group  string // "Layer" for BenchmarkLayer/client=raw, "Loopback h2" for BenchmarkLoopback/proto=h2/client=raw
 	client string // the value of the client= key
 	rest   string // the other keys, "url=relative"
 	ns     []float64
@@ -30,6 +31,7 @@ func (r *result) label() string {
 // benchFile is a parsed `go test -bench` output.
 type benchFile struct {
 	goos, goarch, pkg, cpu string
+	commit                 string    // the "commit:" configuration line, "abc1234" or "abc1234-dirty"; "" when absent
 	results                []*result // in order of first appearance
 	byName                 map[string]*result
 }
@@ -89,6 +91,10 @@ func parseBench(rd io.Reader) (*benchFile, error) {
 				f.pkg = v
 			case "cpu":
 				f.cpu = v
+			case "commit":
+				if f.commit == "" {
+					f.commit = strings.TrimSpace(v)
+				}
 			}
 			continue
 		}
@@ -143,7 +149,9 @@ func trimProcs(name string) string {
 }
 
 // newResult splits "BenchmarkLayer/client=raw/url=relative" into its group,
-// client and other keys.
+// client and other keys. A proto= key joins the group's name:
+// "BenchmarkLoopback/proto=h2/client=raw" is client raw of group
+// "Loopback h2", with no other keys.
 func newResult(name string) *result {
 	r := &result{name: name}
 	parts := strings.Split(strings.TrimPrefix(name, "Benchmark"), "/")
@@ -152,12 +160,90 @@ func newResult(name string) *result {
 	for _, p := range parts[1:] {
 		if v, ok := strings.CutPrefix(p, "client="); ok {
 			r.client = v
+		} else if v, ok := strings.CutPrefix(p, "proto="); ok {
+			r.group += " " + v
 		} else {
 			rest = append(rest, p)
 		}
 	}
 	r.rest = strings.Join(rest, " ")
 	return r
+}
+
+// commitPhrase names the commit the figures were taken at: "commit
+// abc1234", or "commit not recorded".
+func (f *benchFile) commitPhrase() string {
+	if f.commit == "" {
+		return "commit not recorded"
+	}
+	return "commit " + f.commit
+}
+
+// passes is the number of samples of the benchmark with the most.
+func (f *benchFile) passes() int {
+	n := 0
+	for _, r := range f.results {
+		n = max(n, len(r.ns))
+	}
+	return n
+}
+
+// parseOutage reads the outage table written by TestOutage and returns, in
+// the table's order, each client's "attempts/call (while failing)" value.
+// It returns nil when there is no such table.
+func parseOutage(s string) []outageRow {
+	const column = "attempts/call (while failing)"
+	var rows []outageRow
+	col, clientCol := -1, 0
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "|") {
+			if col >= 0 {
+				break // the end of the table
+			}
+			continue
+		}
+		cells := tableCells(line)
+		if col < 0 {
+			for i, c := range cells {
+				switch c {
+				case column:
+					col = i
+				case "client":
+					clientCol = i
+				}
+			}
+			continue
+		}
+		if col >= len(cells) || clientCol >= len(cells) || strings.HasPrefix(strings.TrimLeft(cells[col], ":"), "---") {
+			continue // the separator row, or a short row
+		}
+		v, err := strconv.ParseFloat(cells[col], 64)
+		if err != nil {
+			continue
+		}
+		rows = append(rows, outageRow{client: cells[clientCol], value: cells[col], v: v})
+	}
+	return rows
+}
+
+// outageRow is one client's attempts per call while the upstream failed.
+type outageRow struct {
+	client string
+	value  string // as the table writes it, "0.037"
+	v      float64
+}
+
+// tableCells splits a Markdown table row into its trimmed cells.
+func tableCells(line string) []string {
+	line = strings.TrimSpace(line)
+	line = strings.TrimPrefix(line, "|")
+	line = strings.TrimSuffix(line, "|")
+	cells := strings.Split(line, "|")
+	for i := range cells {
+		cells[i] = strings.TrimSpace(cells[i])
+	}
+	return cells
 }
 
 // parseGoMod returns the required modules' versions of a go.mod file.

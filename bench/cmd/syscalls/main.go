@@ -47,6 +47,7 @@ var body = []byte(`{"id":42,"name":"Ada Lovelace","email":"ada@example.com"}`)
 func main() {
 	n := flag.Int("n", 2000, "calls per client and protocol")
 	flag.IntVar(&procs, "procs", 1, "GOMAXPROCS of the client processes")
+	commit := flag.String("commit", "", "the commit measured, for the table's heading")
 	md := flag.String("md", "", "also write the Markdown table to this file")
 	client := flag.String("client", "", "child mode: the client to run")
 	url := flag.String("url", "", "child mode: the upstream's base URL")
@@ -56,7 +57,7 @@ func main() {
 	if *client != "" {
 		err = child(*client, *url, *cert, *n)
 	} else {
-		err = parent(*n, *md)
+		err = parent(*n, *md, *commit)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "syscalls:", err)
@@ -107,7 +108,7 @@ type count struct {
 	calls map[string]int
 }
 
-func parent(n int, mdPath string) error {
+func parent(n int, mdPath, commit string) error {
 	if _, err := exec.LookPath("strace"); err != nil {
 		return errors.New("strace is not installed (apt-get install strace)")
 	}
@@ -188,7 +189,10 @@ func parent(n int, mdPath string) error {
 	}
 
 	var out strings.Builder
-	fmt.Fprintf(&out, "System calls per call of the client process (`strace -c -f`, %d sequential GETs on a warm pool, less a run of none; median of %d interleaved passes), against a server in another process on 127.0.0.1. Socket I/O (read, write and their kin) is what the client asks of the kernel; the rest (futex, nanosleep, epoll_pwait) is Go's scheduler parking and waking threads, and varies from run to run.\n\n", n, passes)
+	if commit == "" {
+		commit = "commit not recorded"
+	}
+	fmt.Fprintf(&out, "`make bench-syscalls` at commit %s: system calls per call of the client process (`strace -c -f`, GOMAXPROCS=%d, %d sequential GETs on a warm pool, less a run of none; median of %d interleaved passes), against a server in another process on 127.0.0.1. Socket I/O (read, write and their kin) is what the client asks of the kernel; the rest (futex, nanosleep, epoll_pwait) is Go's scheduler parking and waking threads, and varies from run to run.\n\n", commit, procs, n, passes)
 	fmt.Fprintf(&out, "| proto | client | syscalls/call | × raw | socket I/O/call | × raw | the most frequent, per call (mean) |\n| --- | --- | ---: | ---: | ---: | ---: | --- |\n")
 	for _, proto := range protos {
 		rawAll, rawIO := median(results[key{proto.name, "raw"}]), median(io[key{proto.name, "raw"}])
@@ -227,7 +231,7 @@ func parent(n int, mdPath string) error {
 var procs int
 
 // passes is how many times every client is counted, interleaved.
-const passes = 3
+const passes = 5
 
 // ioSyscalls are the system calls that move a connection's bytes.
 var ioSyscalls = map[string]bool{
