@@ -34,6 +34,7 @@ import (
 //	BenchmarkCurveNewOrigin/origins=N/limit=grow  a GET to a new origin, N known, no limit reached: the registry grows
 //	BenchmarkCurveOriginBytes/origins=N           B/origin: live heap held per origin; ns/op: a client's first calls to N origins
 //	BenchmarkCurveCPU/goroutines=G                cpu-ns/op: getrusage user+sys time per call, G goroutines, one origin
+//	BenchmarkCurveCPURaw/goroutines=G             the same with raw net/http: the control
 //	BenchmarkCurveHooks/hooks=H                   a GET with no hooks, every hook, and every hook with a logger
 
 var (
@@ -332,47 +333,72 @@ func curveCPUTime(tb testing.TB) time.Duration {
 // shows as CPU burnt per call. The goroutines are started, and wait at a
 // gate, before the timer and the CPU count start.
 func BenchmarkCurveCPU(b *testing.B) {
-	ctx := context.Background()
 	for _, g := range curveGoroutines {
 		b.Run("goroutines="+strconv.Itoa(g), func(b *testing.B) {
 			c := newCurveClient(b, 1024)
 			defer c.Close()
 			url := curveURL(0)
 			curveWarm(b, c, []string{url})
-			gate := make(chan struct{})
-			var wg, ready sync.WaitGroup
-			for i := range g {
-				calls := b.N / g
-				if i < b.N%g {
-					calls++
-				}
-				ready.Add(1)
-				wg.Go(func() {
-					ready.Done()
-					<-gate
-					for range calls {
-						resp, err := c.Get(ctx, url)
-						if err != nil {
-							b.Error(err)
-							return
-						}
-						io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
-					}
-				})
-			}
-			ready.Wait()
-			runtime.Gosched()
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0 := curveCPUTime(b)
-			close(gate)
-			wg.Wait()
-			cpu := curveCPUTime(b) - cpu0
-			b.StopTimer()
-			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+			curveCPU(b, g, func(ctx context.Context) (*http.Response, error) { return c.Get(ctx, url) })
 		})
 	}
+}
+
+// BenchmarkCurveCPURaw is BenchmarkCurveCPU's control: raw net/http (an
+// http.Client with the 10 s timeout) over the same transport. Its slope is
+// what the goroutines cost the runtime (the collector scans every
+// goroutine's stack) whatever the client.
+func BenchmarkCurveCPURaw(b *testing.B) {
+	for _, g := range curveGoroutines {
+		b.Run("goroutines="+strconv.Itoa(g), func(b *testing.B) {
+			hc := &http.Client{Transport: curveTransport{}, Timeout: DefaultPolicy.Timeout}
+			url := curveURL(0)
+			curveCPU(b, g, func(ctx context.Context) (*http.Response, error) {
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+				if err != nil {
+					return nil, err
+				}
+				return hc.Do(req)
+			})
+		})
+	}
+}
+
+// curveCPU makes b.N calls of get on g goroutines and reports cpu-ns/op.
+func curveCPU(b *testing.B, g int, get func(context.Context) (*http.Response, error)) {
+	ctx := context.Background()
+	gate := make(chan struct{})
+	var wg, ready sync.WaitGroup
+	for i := range g {
+		calls := b.N / g
+		if i < b.N%g {
+			calls++
+		}
+		ready.Add(1)
+		wg.Go(func() {
+			ready.Done()
+			<-gate
+			for range calls {
+				resp, err := get(ctx)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+	ready.Wait()
+	runtime.Gosched()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := curveCPUTime(b)
+	close(gate)
+	wg.Wait()
+	cpu := curveCPUTime(b) - cpu0
+	b.StopTimer()
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkCurveHooks is a GET to one known origin with no hooks; with

@@ -35,6 +35,8 @@ BenchmarkCurveOriginBytes/origins=100-2        	    2000	    500000 ns/op	      
 BenchmarkCurveOriginBytes/origins=100000-2     	       2	 900000000 ns/op	      1030.5 B/origin	      1140 inuse-B/origin	304220376 B/op	 2602286 allocs/op
 BenchmarkCurveCPU/goroutines=1-2               	  300000	      3000 ns/op	      2800 cpu-ns/op	    1656 B/op	      17 allocs/op
 BenchmarkCurveCPU/goroutines=1024-2            	  300000	      2000 ns/op	      3900 cpu-ns/op	    1656 B/op	      17 allocs/op
+BenchmarkCurveCPURaw/goroutines=1-2            	  300000	      3000 ns/op	      3000 cpu-ns/op	    2254 B/op	      28 allocs/op
+BenchmarkCurveCPURaw/goroutines=1024-2         	  300000	      2000 ns/op	      4800 cpu-ns/op	    2254 B/op	      28 allocs/op
 BenchmarkCurveHooks
 BenchmarkCurveHooks/hooks=none-2               	  400000	      3000 ns/op	    1656 B/op	      17 allocs/op
 BenchmarkCurveHooks/hooks=all-2                	  400000	      3300 ns/op	    1704 B/op	      18 allocs/op
@@ -68,7 +70,7 @@ func TestParseBench(t *testing.T) {
 		"CurveKnownOrigin/origins=1", "CurveKnownOrigin/origins=100000", "CurveKnownOriginRaw/origins=1", "CurveKnownOriginRaw/origins=100000",
 		"CurveNewOrigin/origins=100000/limit=evict", "CurveNewOrigin/origins=100000/limit=grow",
 		"CurveOriginBytes/origins=100", "CurveOriginBytes/origins=100000",
-		"CurveCPU/goroutines=1", "CurveCPU/goroutines=1024",
+		"CurveCPU/goroutines=1", "CurveCPU/goroutines=1024", "CurveCPURaw/goroutines=1", "CurveCPURaw/goroutines=1024",
 		"CurveHooks/hooks=none", "CurveHooks/hooks=all", "CurveHooks/hooks=all+logger-debug",
 	}
 	if !slices.Equal(names, want) {
@@ -181,6 +183,9 @@ func TestTargets(t *testing.T) {
 	}
 	if !strings.Contains(ts[0], "Raw net/http over the same URLs (the control, which keeps nothing per origin): 1.20× at 100 000 origins") {
 		t.Errorf("known origin: the raw control: %s", ts[0])
+	}
+	if !strings.Contains(ts[3], "Raw net/http over the same transport (the control): 4800 ns against 3000 ns, 1.60×") {
+		t.Errorf("CPU: the raw control: %s", ts[3])
 	}
 	if !strings.Contains(ts[4], "all+logger-debug 2.00×") {
 		t.Errorf("hooks: the logger's ratio: %s", ts[4])

@@ -30,7 +30,7 @@ var groupDocs = map[string]string{
 	"KnownOrigin": "A GET to an origin picked at random (xorshift, the same cost at every size) among N known ones, all warm, in a client whose origin limit keeps them all; the URLs are built before the timer starts. The control is raw net/http (an `http.Client` with the 10 s timeout) over the same transport and the same URLs: it keeps nothing per origin, so its slope is what touching N URLs spread over the heap costs any caller.",
 	"NewOrigin":   "A GET to an origin the client has never seen, a fresh URL per iteration (built with the timer stopped), with N origins known. `limit=evict`: the origin limit is N, so each new origin evicts the least recently used one and the registry stays at N. `limit=grow`: no limit is reached, the registry grows, and the client is replaced (timer stopped) by a fresh one with N warm origins each time it has grown by max(N, 64), so it holds between N and 2N (N+64) origins. \"Over known\" is the difference from a known origin's ns/op at the same N: the price of making the origin's state.",
 	"OriginBytes": "The bytes a client holds per origin: the heap after two `runtime.GC` with a client that has called N origins, minus the heap once that client is dropped, over N. Live is `HeapAlloc` (the objects), spans is `HeapInuse` (with the allocator's rounding). The URLs are built in the loop and not kept, so whatever the client keeps of them counts. The last columns are the cost of a new client's first calls to the N origins (the registry growing from 0 to N), per origin.",
-	"CPU":         "b.N GETs to one known origin split among G goroutines; `cpu-ns/op` is the process's user+system CPU time (getrusage `RUSAGE_SELF`: every thread, the garbage collector's included) per call, which unlike wall ns/op is not divided by the CPUs the goroutines share.",
+	"CPU":         "b.N GETs to one known origin split among G goroutines; `cpu-ns/op` is the process's user+system CPU time (getrusage `RUSAGE_SELF`: every thread, the garbage collector's included) per call, which unlike wall ns/op is not divided by the CPUs the goroutines share. The control is raw net/http over the same transport: its slope is what G goroutines cost the runtime (the collector scans every goroutine's stack at each cycle) whatever the client.",
 	"Hooks":       "A GET to one known origin with no hooks; with every `Hooks` field set to a function that bumps an atomic counter; and with those hooks and a `slog` text logger writing to `io.Discard` at Info level (retries and breaker changes: none here) and at Debug level (every attempt).",
 }
 
@@ -191,8 +191,14 @@ func targets(f *benchFile) []string {
 	many := f.get("CPU", "goroutines", manyGoroutine).median("cpu-ns/op")
 	if !math.IsNaN(one) && !math.IsNaN(many) {
 		r := many / one
-		out = append(out, fmt.Sprintf("%s CPU time per call at 1 024 goroutines within 1.5× of one goroutine's: %s ns against %s ns, %s.",
-			verdict(r <= cpuRatioMax), fmtNum(many), fmtNum(one), fmtRatio(r)))
+		line := fmt.Sprintf("%s CPU time per call at 1 024 goroutines within 1.5× of one goroutine's: %s ns against %s ns, %s.",
+			verdict(r <= cpuRatioMax), fmtNum(many), fmtNum(one), fmtRatio(r))
+		rawOne := f.get("CPURaw", "goroutines", oneGoroutine).median("cpu-ns/op")
+		rawMany := f.get("CPURaw", "goroutines", manyGoroutine).median("cpu-ns/op")
+		if !math.IsNaN(rawOne) && !math.IsNaN(rawMany) {
+			line += fmt.Sprintf(" Raw net/http over the same transport (the control): %s ns against %s ns, %s.", fmtNum(rawMany), fmtNum(rawOne), fmtRatio(rawMany/rawOne))
+		}
+		out = append(out, line)
 	} else {
 		out = append(out, notMeasured+" CPU per call at 1 024 goroutines within 1.5× of one goroutine's.")
 	}
@@ -282,12 +288,17 @@ func writeBytes(w io.Writer, f *benchFile) {
 
 func writeCPU(w io.Writer, f *benchFile) {
 	base := f.get("CPU", "goroutines", oneGoroutine).median("cpu-ns/op")
-	fmt.Fprintf(w, "| goroutines | cpu-ns/op | range | × 1 goroutine | wall ns/op | allocs/op |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	rawBase := f.get("CPURaw", "goroutines", oneGoroutine).median("cpu-ns/op")
+	fmt.Fprintf(w, "| goroutines | cpu-ns/op | range | × 1 goroutine | wall ns/op | allocs/op | raw net/http cpu-ns/op | raw × 1 goroutine | Tempest × raw |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, g := range f.values("CPU", "goroutines") {
 		r := f.get("CPU", "goroutines", g)
 		med, rng := cell(r, "cpu-ns/op")
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", fmtCount(g), med, rng,
-			fmtRatio(r.median("cpu-ns/op")/base), fmtNum(r.median("ns/op")), fmtNum(r.median("allocs/op")))
+		rawNs, rawRel, vsRaw := "n/a", "n/a", "n/a"
+		if raw := f.get("CPURaw", "goroutines", g).median("cpu-ns/op"); !math.IsNaN(raw) {
+			rawNs, rawRel, vsRaw = fmtNum(raw), fmtRatio(raw/rawBase), fmtRatio(r.median("cpu-ns/op")/raw)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", fmtCount(g), med, rng,
+			fmtRatio(r.median("cpu-ns/op")/base), fmtNum(r.median("ns/op")), fmtNum(r.median("allocs/op")), rawNs, rawRel, vsRaw)
 	}
 }
 
