@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -145,7 +146,7 @@ func BenchmarkGetParallel(b *testing.B) {
 	})
 }
 
-// TestOpenCircuitAllocs_R18 pins the fail-fast path's allocations: the
+// R18: TestOpenCircuitAllocs_R18 pins the fail-fast path's allocations: the
 // *url.Error and the joined URL, nothing else (the *CircuitOpenError is
 // shared per open period).
 func TestOpenCircuitAllocs_R18(t *testing.T) {
@@ -162,6 +163,15 @@ func TestOpenCircuitAllocs_R18(t *testing.T) {
 		})
 		if n > 2 {
 			t.Errorf("%s: %v allocations on the open-circuit path, want <= 2", u, n)
+		}
+		// The saving takes nothing from the error: net/http's *url.Error
+		// with the method, the whole joined URL and the shared
+		// *CircuitOpenError.
+		_, err := c.Get(ctx, u)
+		var ue *url.Error
+		var coe *CircuitOpenError
+		if !errors.As(err, &ue) || ue.Op != "Get" || ue.URL != benchBase+"/users/42" || !errors.As(ue.Err, &coe) || coe.Origin != "http://api.example.com:80" {
+			t.Errorf("%s: %#v, want *url.Error{Op: Get, URL: %s, Err: *CircuitOpenError}", u, err, benchBase+"/users/42")
 		}
 	}
 }
