@@ -249,10 +249,17 @@ func New(s Settings) (*Breaker, error) {
 // A Template makes breakers of one Settings that share one validated copy of
 // them, for a program that keeps a breaker per key (per origin, per
 // tenant): each breaker then holds its own state and its own OnStateChange,
-// not the settings again. It is safe for concurrent use.
+// not the settings again. It is safe for concurrent use. The zero Template
+// makes breakers of the zero Settings, the defaults.
 type Template struct {
 	cfg *config
 }
+
+// defaultConfig is the zero Settings' configuration.
+var defaultConfig = sync.OnceValue(func() *config {
+	cfg, _ := Settings{}.config() // the zero Settings are valid
+	return &cfg
+})
 
 // NewTemplate validates s as New does and returns a Template of it.
 func NewTemplate(s Settings) (*Template, error) {
@@ -266,15 +273,19 @@ func NewTemplate(s Settings) (*Template, error) {
 // New returns a closed Breaker of the template's settings. onChange, when
 // not nil, is its OnStateChange in place of the settings' own.
 func (t *Template) New(onChange func(Change)) *Breaker {
-	b := &Breaker{cfg: t.cfg, onChange: t.cfg.onChange}
+	cfg := defaultConfig()
+	if t != nil && t.cfg != nil {
+		cfg = t.cfg
+	}
+	b := &Breaker{cfg: cfg, onChange: cfg.onChange}
 	if onChange != nil {
 		b.onChange = onChange
 	}
-	if t.cfg.maxRecovery > 0 {
+	if cfg.maxRecovery > 0 {
 		b.seed = rand.Uint64()
 	}
-	if t.cfg.ratioMode() {
-		b.epoch = t.cfg.now()
+	if cfg.ratioMode() {
+		b.epoch = cfg.now()
 	}
 	b.cur.Store(b.closedPeriod(1))
 	return b

@@ -58,7 +58,7 @@ func (s *keySpy) Value(key any) any { s.key = key; return nil }
 // by httptrace, which costs what it costs.
 func traced(parent context.Context) *attemptTrace {
 	at := &attemptTrace{Context: parent, ownsKey: traceKey != nil, start: time.Now()}
-	at.trace.GotConn = func(httptrace.GotConnInfo) { at.gotAfter.Store(at.since()) }
+	at.trace.GotConn = func(httptrace.GotConnInfo) { at.gotAfter.CompareAndSwap(0, at.since()) }
 	if httptrace.ContextClientTrace(parent) != nil {
 		at.Context = httptrace.WithClientTrace(parent, &at.trace)
 		at.ownsKey = false
@@ -128,8 +128,9 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 		}
 	}
 	var slots slotWatch
-	if c.slotAware {
-		slots = watchSlots()
+	if c.slots != nil {
+		slots = c.slots.watch()
+		defer slots.done() // on every way out, Goexit included
 		if slots.follow {
 			slots.ct = traced(actx)
 			actx = slots.ct
@@ -183,7 +184,7 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 			// counts for nothing.
 			r.callerEnded = true
 			outcome = breaker.Ignore
-			if errors.Is(cerr, context.DeadlineExceeded) && k == 0 && rb.failed() == nil && !rb.heldAt(h.ctx.Deadline()) && !slots.mayHaveQueued() {
+			if errors.Is(cerr, context.DeadlineExceeded) && k == 0 && rb.failed() == nil && !rb.heldAt(h.ctx.Deadline()) && !slots.mayHaveQueued(c.slots) {
 				outcome = breaker.Failure // once per call: hedges do not multiply it
 			}
 			if !errors.Is(err, cerr) {
@@ -218,7 +219,7 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 				// connection, nothing was sent (R57).
 				r.err = &attemptTimeoutError{err: &connWaitError{err: err, sent: sent}}
 				outcome = breaker.Ignore
-			case slots.mayHaveQueued():
+			case slots.mayHaveQueued(c.slots):
 				// Unfollowed, and the pool came under pressure:
 				// it may have queued, or may have been sent (R59).
 				r.err = &attemptTimeoutError{err: err}

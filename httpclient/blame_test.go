@@ -257,7 +257,7 @@ func TestConnSlotWait_R57_LocalNotUpstream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if !c.slotAware {
+	if c.slots == nil {
 		t.Fatal("a NewTransport with its dialer is not slot-aware")
 	}
 	holder := make(chan error, 1)
@@ -306,7 +306,7 @@ func TestAttemptTrace_R57_DialOrConnIsNotASlotWait(t *testing.T) {
 	if httptrace.ContextClientTrace(at) != &at.trace {
 		t.Fatal("net/http would not find the attempt's trace")
 	}
-	d := &ownDialer{d: &net.Dialer{}}
+	d := &ownDialer{d: &net.Dialer{}, counts: new(slotCounts)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

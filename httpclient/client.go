@@ -26,9 +26,9 @@ type Client struct {
 	breaker breaker.Settings // per origin; OnStateChange added per origin
 	timed   bool             // an attempt's duration is wanted: hooks, a logger or slow calls
 
-	// slotAware: the transport is NewTransport's, so an attempt can tell a
-	// wait for a connection slot (local) from a slow dial.
-	slotAware bool
+	// slots: the transport is NewTransport's, so an attempt can tell a wait
+	// for a connection slot (local) from a slow dial; nil otherwise.
+	slots *slotCounts
 
 	rt           *transport
 	hc           *http.Client
@@ -105,9 +105,8 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		rt = c.ownTransport
 	}
 	_, trustDial := rt.(*http.Transport)
-	c.slotAware = slotAware(rt)
-	if c.slotAware {
-		lowerSlotFloor(rt.(*http.Transport).MaxConnsPerHost)
+	if c.slots = transportSlots(rt); c.slots != nil {
+		c.slots.lower(rt.(*http.Transport).MaxConnsPerHost)
 	}
 	c.rt = &transport{c: c, base: rt, trustDial: trustDial}
 	c.hc = &http.Client{Transport: c.rt}

@@ -9,10 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -20,66 +23,89 @@ import (
 	"github.com/tempestsdk/tempest/breaker"
 )
 
-// withSlotFloor sets the process-wide floor for one test and restores it.
-func withSlotFloor(t *testing.T, floor int64) {
+// slotsOf returns the counts of NewTransport transport tr.
+func slotsOf(t *testing.T, tr *http.Transport) *slotCounts {
 	t.Helper()
-	prev := slotFloorP1.Load()
-	slotFloorP1.Store(floor + 1)
-	t.Cleanup(func() { slotFloorP1.Store(prev) })
+	s := transportSlots(tr)
+	if s == nil {
+		t.Fatal("a NewTransport with its dialer has no counts")
+	}
+	return s
 }
 
 // R59: an attempt is followed through the pool exactly when the
-// connections of NewTransport's dialers plus the attempts in flight pass
-// the floor.
-func TestFollowed_R59_AboveTheFloorOnly(t *testing.T) {
+// transport's connections plus the attempts in flight through it reach the
+// bound.
+func TestFollowed_R59_AtTheBoundOnly(t *testing.T) {
 	for _, tc := range []struct {
-		conns, inflight, floor int64
+		conns, inflight, bound int64
 		want                   bool
 	}{
-		{0, 1, 256, false},
-		{255, 1, 256, false},
-		{256, 1, 256, true},
-		{0, 257, 256, true},
-		{0, 1, 0, true}, // MaxConnsPerHost 1: every attempt is followed
-		{0, 1, slotFloor(), slotFloor() < 1},
+		{0, 1, 448, false},
+		{446, 1, 448, false},
+		{447, 1, 448, true},
+		{0, 448, 448, true},
+		{0, 1, 1, true}, // MaxConnsPerHost 1: every attempt is followed
+		{3, 3, 7, false},
 	} {
-		if got := followed(tc.conns, tc.inflight, tc.floor); got != tc.want {
-			t.Errorf("followed(%d, %d, %d) = %v, want %v", tc.conns, tc.inflight, tc.floor, got, tc.want)
+		if got := followed(tc.conns, tc.inflight, tc.bound); got != tc.want {
+			t.Errorf("followed(%d, %d, %d) = %v, want %v", tc.conns, tc.inflight, tc.bound, got, tc.want)
 		}
 	}
 }
 
-// R59: the floor is half the smallest MaxConnsPerHost of a slot-aware
-// client, and a larger bound never raises it.
-func TestSlotFloor_R59_SmallestBoundWins(t *testing.T) {
-	prev := slotFloorP1.Load()
-	defer slotFloorP1.Store(prev)
-	slotFloorP1.Store(0)
-	if slotFloor() < 1<<40 {
-		t.Fatalf("floor %d before any slot-aware client", slotFloor())
-	}
-	for _, tc := range []struct{ bound, want int }{{512, 256}, {1024, 256}, {9, 4}, {512, 4}, {1, 0}, {64, 0}} {
-		lowerSlotFloor(tc.bound)
-		if got := slotFloor(); got != int64(tc.want) {
-			t.Fatalf("after a client with MaxConnsPerHost %d: floor %d, want %d", tc.bound, got, tc.want)
+// R59: the bound is the transport's MaxConnsPerHost less an eighth, the
+// smallest any client of it saw; the counts are the transport's own, shared
+// by its clients and by no other transport; a transport whose dialer is
+// the caller's own has none, and its dialer is never called to find out.
+func TestSlotBound_R59_PerTransport(t *testing.T) {
+	var s slotCounts
+	for _, tc := range []struct{ limit, want int }{{512, 448}, {1024, 448}, {8, 7}, {512, 7}, {1, 1}, {64, 1}} {
+		s.lower(tc.limit)
+		if got := s.bound.Load(); got != int64(tc.want) {
+			t.Fatalf("after MaxConnsPerHost %d: bound %d, want %d", tc.limit, got, tc.want)
 		}
 	}
 	tr := NewTransport()
 	tr.MaxConnsPerHost = 40
-	slotFloorP1.Store(0)
-	c, err := New("", WithTransport(tr))
+	a, err := New("", WithTransport(tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := New("", WithTransport(tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	other, err := New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if a.slots == nil || a.slots != b.slots || a.slots == other.slots || a.slots.bound.Load() != 35 || other.slots.bound.Load() != 448 {
+		t.Fatalf("counts: a %p b %p other %p; bounds %d and %d, want one shared at 35 and another at 448", a.slots, b.slots, other.slots, a.slots.bound.Load(), other.slots.bound.Load())
+	}
+	own := NewTransport()
+	var called atomic.Int32
+	own.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		called.Add(1)
+		return nil, errors.New("no")
+	}
+	c, err := New("", WithTransport(own))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if got := slotFloor(); got != 20 {
-		t.Fatalf("New with MaxConnsPerHost 40 left the floor at %d, want 20", got)
+	if c.slots != nil || called.Load() != 0 {
+		t.Fatalf("a dialer of the caller's own: counts %v, called %d times", c.slots, called.Load())
 	}
 }
 
-// R59: below the floor an attempt goes unfollowed (no trace, no
-// allocation for it); above it, it is followed as R57 describes.
-func TestWatchSlots_R59_FollowsOnlyAboveTheFloor(t *testing.T) {
+// R59: below the bound an attempt goes unfollowed (no trace, no
+// allocation for it); at it, it is followed as R57 describes; either way it
+// is uncounted when it ends.
+func TestWatchSlots_R59_FollowsOnlyAtTheBound(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	defer srv.Close()
 	tr := NewTransport()
@@ -99,37 +125,37 @@ func TestWatchSlots_R59_FollowsOnlyAboveTheFloor(t *testing.T) {
 	}
 	defer c.Close()
 	for _, tc := range []struct {
-		floor int64
+		bound int64
 		want  int32
-	}{{1 << 30, 1}, {0, 2}} {
-		withSlotFloor(t, tc.floor)
-		before := slotInflight.Load()
+	}{{1 << 30, 1}, {1, 2}} {
+		c.slots.bound.Store(tc.bound)
 		resp, err := c.Get(context.Background(), "/")
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
 		if got := seen.Load(); got != tc.want {
-			t.Errorf("floor %d: attempt followed=%v, want %v", tc.floor, got == 2, tc.want == 2)
+			t.Errorf("bound %d: attempt followed=%v, want %v", tc.bound, got == 2, tc.want == 2)
 		}
-		if after := slotInflight.Load(); after != before {
-			t.Errorf("attempts in flight %d after the call, %d before", after, before)
+		if n := c.slots.inflight.Load(); n != 0 {
+			t.Errorf("%d attempts in flight after the call", n)
 		}
 	}
 }
 
 // R59: an unfollowed attempt that times out counts against the upstream as
-// R4 says, unless the pool came under pressure while it waited: then it may
-// have queued for a slot, so it counts for nothing, and, since it may also
-// have been sent, a POST is not sent again.
+// R4 says, unless its transport came under pressure while it waited: then
+// it may have queued for a slot, so it counts for nothing, and, since it
+// may also have been sent, a POST is not sent again.
 func TestUnfollowedTimeout_R59_PressureMeansNoBlame(t *testing.T) {
 	for _, pressure := range []bool{false, true} {
 		release := make(chan struct{})
 		var hits atomic.Int32
+		var counts atomic.Pointer[slotCounts]
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			hits.Add(1)
 			if pressure {
-				slotPressure.Add(1) // another attempt found the pool above the floor
+				counts.Load().pressure.Add(1) // another attempt brought the pool to the bound
 			}
 			<-release
 		}))
@@ -140,7 +166,7 @@ func TestUnfollowedTimeout_R59_PressureMeansNoBlame(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		withSlotFloor(t, 1<<30)
+		counts.Store(c.slots)
 		_, err = c.Post(context.Background(), "/", Timeout(50*time.Millisecond), Body(bytes.NewReader([]byte("x")), ""))
 		close(release)
 		if !errors.Is(err, ErrAttemptTimeout) || errors.Is(err, ErrNotSent) {
@@ -153,11 +179,11 @@ func TestUnfollowedTimeout_R59_PressureMeansNoBlame(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := breaker.Open; pressure {
+		if pressure {
 			if s.State != breaker.Closed || s.ConsecutiveFailures != 0 {
 				t.Errorf("pressure: breaker %v with %d failures, want nothing counted", s.State, s.ConsecutiveFailures)
 			}
-		} else if s.State != want {
+		} else if s.State != breaker.Open {
 			t.Errorf("no pressure: breaker %v, want the timeout counted (R4)", s.State)
 		}
 		c.Close()
@@ -166,9 +192,132 @@ func TestUnfollowedTimeout_R59_PressureMeansNoBlame(t *testing.T) {
 	}
 }
 
+// hangingUpstream is a server that holds every request until the client
+// gives up on it, and says when one arrives.
+func hangingUpstream(t *testing.T, arrivals int) (*httptest.Server, chan struct{}) {
+	hit := make(chan struct{}, arrivals)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hit <- struct{}{}
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+	return srv, hit
+}
+
+// R59: a burst through another transport, however near its own bound,
+// takes no blame from a hanging upstream's timeout on this one.
+func TestSlotPressure_R59_OtherTransportsDoNotHideBlame(t *testing.T) {
+	hang, hit := hangingUpstream(t, 1)
+	const burst = 64
+	all := make(chan struct{})
+	var arrived atomic.Int32
+	busy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Add(1)
+		<-all // two at a time hold the transport's connections; the rest queue
+	}))
+	defer busy.Close()
+	b, err := New(hang.URL, WithCircuitBreaker(1, time.Hour), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	trA := NewTransport()
+	trA.MaxConnsPerHost = 2 // bound 2: the burst is far past it
+	defer trA.CloseIdleConnections()
+	a, err := New(busy.URL, WithTransport(trA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.Get(context.Background(), "/", Timeout(time.Second))
+		done <- err
+	}()
+	<-hit
+	errs := make(chan error, burst)
+	for range burst {
+		go func() {
+			resp, err := a.Get(context.Background(), "/", NoTimeout())
+			if err == nil {
+				resp.Body.Close()
+			}
+			errs <- err
+		}()
+	}
+	if err := <-done; !errors.Is(err, ErrAttemptTimeout) {
+		t.Fatalf("err %v, want an attempt timeout", err)
+	}
+	if n := arrived.Load(); n == 0 || a.slots.pressure.Load() == 0 {
+		t.Fatalf("the burst: %d requests arrived, pressure %d: the other transport never reached its bound", n, a.slots.pressure.Load())
+	}
+	if s, _ := b.Breaker(hang.URL); s.State != breaker.Open {
+		t.Errorf("hanging upstream's breaker %v with %d failures after a burst through another transport; want open (R4)", s.State, s.ConsecutiveFailures)
+	}
+	close(all)
+	for range burst {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// R59: attempts that each hold a connection of their own, well under the
+// transport's bound, are each blamed on the hanging upstream.
+func TestSlotPressure_R59_UnderTheBoundEveryTimeoutCounts(t *testing.T) {
+	hang, hit := hangingUpstream(t, 3)
+	tr := NewTransport()
+	tr.MaxConnsPerHost = 8
+	defer tr.CloseIdleConnections()
+	c, err := New(hang.URL, WithTransport(tr), WithCircuitBreaker(1000, time.Hour), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			_, err := c.Get(context.Background(), "/", Timeout(300*time.Millisecond))
+			errs <- err
+		}()
+		<-hit // the upstream has it: sent, on a connection of its own
+	}
+	for range 3 {
+		if err := <-errs; !errors.Is(err, ErrAttemptTimeout) || errors.Is(err, ErrNotSent) {
+			t.Fatalf("err %v", err)
+		}
+	}
+	if s, _ := c.Breaker(hang.URL); s.ConsecutiveFailures != 3 {
+		t.Errorf("%d failures counted for 3 requests the hanging upstream received on 3 of 8 connections; want 3", s.ConsecutiveFailures)
+	}
+}
+
+// R59: an attempt whose goroutine exits inside the transport (Goexit from
+// the caller's Proxy func) is uncounted all the same.
+func TestSlotInflight_R59_UncountedOnGoexit(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	tr := NewTransport()
+	tr.Proxy = func(*http.Request) (*url.URL, error) { runtime.Goexit(); return nil, nil }
+	c, err := New(srv.URL, WithTransport(tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Get(context.Background(), "/")
+	}()
+	<-done
+	if n := c.slots.inflight.Load(); n != 0 {
+		t.Errorf("%d attempts in flight after the attempt's goroutine exited, want 0", n)
+	}
+}
+
 // R59: NewTransport's dialer counts a connection from the dial to its first
-// Close, uncounts a failed dial, and its connection keeps the TCP
-// connection's ReadFrom and CloseWrite.
+// Close and uncounts a failed dial; the connection keeps the TCP
+// connection's ReadFrom, CloseWrite and socket, and unwraps to it.
 func TestCountedConn_R59_CountsUntilClose(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -186,14 +335,21 @@ func TestCountedConn_R59_CountsUntilClose(t *testing.T) {
 		conn.Close()
 		got <- b
 	}()
-	d := &ownDialer{d: &net.Dialer{}}
-	before := slotConns.Load()
+	counts := new(slotCounts)
+	d := &ownDialer{d: &net.Dialer{}, counts: counts}
 	conn, err := d.DialContext(context.Background(), "tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := slotConns.Load() - before; n != 1 {
+	if n := counts.conns.Load(); n != 1 {
 		t.Fatalf("%d connections counted after a dial, want 1", n)
+	}
+	if _, ok := conn.(interface{ NetConn() net.Conn }).NetConn().(*net.TCPConn); !ok {
+		t.Fatal("NetConn does not give the TCP connection")
+	}
+	raw, err := conn.(syscall.Conn).SyscallConn()
+	if err != nil || raw == nil {
+		t.Fatalf("SyscallConn: %v", err)
 	}
 	f := filepath.Join(t.TempDir(), "body")
 	if err := os.WriteFile(f, []byte("from a file"), 0o600); err != nil {
@@ -215,40 +371,141 @@ func TestCountedConn_R59_CountsUntilClose(t *testing.T) {
 	}
 	conn.Close()
 	conn.Close()
-	if n := slotConns.Load() - before; n != 0 {
+	if n := counts.conns.Load(); n != 0 {
 		t.Fatalf("%d connections counted after two Closes, want 0", n)
 	}
 	ln.Close()
 	if _, err := d.DialContext(context.Background(), "tcp", ln.Addr().String()); err == nil {
 		t.Fatal("dialled a closed listener")
 	}
-	if n := slotConns.Load() - before; n != 0 {
+	if n := counts.conns.Load(); n != 0 {
 		t.Fatalf("%d connections counted after a failed dial, want 0", n)
+	}
+}
+
+// R59: the counts come back to zero after TLS handshake failures, HTTP/2
+// over TLS, and a 101 upgrade whose connection the caller owns.
+func TestSlotCounts_R59_DoNotDrift(t *testing.T) {
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer tlsSrv.Close()
+	tr := NewTransport()
+	c, err := New(tlsSrv.URL, WithTransport(tr), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := c.Get(context.Background(), "/"); err == nil {
+			t.Fatal("an untrusted certificate was accepted")
+		}
+	}
+	if n, m := c.slots.conns.Load(), c.slots.inflight.Load(); n != 0 || m != 0 {
+		t.Fatalf("TLS handshake failures: %d connections and %d attempts still counted", n, m)
+	}
+	c.Close()
+
+	h2 := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor != 2 {
+			w.WriteHeader(500)
+		}
+	}))
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	defer h2.Close()
+	tr = NewTransport()
+	tr.TLSClientConfig = h2.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	c, err = New(h2.URL, WithTransport(tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for range 5 {
+		resp, err := c.Get(context.Background(), "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: not HTTP/2", resp.StatusCode)
+		}
+	}
+	if n := c.slots.conns.Load(); n != 1 {
+		t.Fatalf("HTTP/2: %d connections counted, want 1", n)
+	}
+	tr.CloseIdleConnections()
+	if n := c.slots.conns.Load(); n != 0 {
+		t.Fatalf("HTTP/2 after CloseIdleConnections: %d connections counted", n)
+	}
+
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		brw.Flush()
+		b, _ := io.ReadAll(brw) // until the client's half-close
+		conn.Write(b)
+	}))
+	defer up.Close()
+	tr = NewTransport()
+	counts := slotsOf(t, tr)
+	req, _ := http.NewRequest(http.MethodGet, up.URL, nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "echo")
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rwc, ok := resp.Body.(io.ReadWriteCloser)
+	if !ok || resp.StatusCode != 101 {
+		t.Fatalf("101 body %T", resp.Body)
+	}
+	rwc.Write([]byte("ping"))
+	if err := resp.Body.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(rwc); string(b) != "ping" {
+		t.Fatalf("echo %q", b)
+	}
+	if n := counts.conns.Load(); n != 1 {
+		t.Fatalf("upgraded connection: %d counted, want 1 until the caller closes it", n)
+	}
+	rwc.Close()
+	rwc.Close()
+	if n := counts.conns.Load(); n != 0 {
+		t.Fatalf("upgraded connection closed by the caller: %d still counted", n)
 	}
 }
 
 // R59: an unfollowed attempt knows it may have queued only after a bump; a
 // followed one knows exactly.
 func TestSlotWatch_R59_MayHaveQueued(t *testing.T) {
-	w := slotWatch{on: true, seq: slotPressure.Load()}
-	if q, _ := w.queued(); q || w.mayHaveQueued() {
+	counts := new(slotCounts)
+	counts.lower(512)
+	w := counts.watch()
+	if w.follow {
+		t.Fatal("followed with nothing in flight")
+	}
+	w.done()
+	if q, _ := w.queued(); q || w.mayHaveQueued(counts) {
 		t.Fatal("unfollowed, no pressure: it cannot have queued")
 	}
-	slotPressure.Add(1)
-	if q, _ := w.queued(); q || !w.mayHaveQueued() {
+	counts.pressure.Add(1)
+	if q, _ := w.queued(); q || !w.mayHaveQueued(counts) {
 		t.Fatal("unfollowed, pressure since it began: it may have queued, not known to")
 	}
-	f := slotWatch{on: true, follow: true, ct: traced(context.Background())}
-	if q, _ := f.queued(); !q || !f.mayHaveQueued() {
+	f := slotWatch{counts: counts, follow: true, ct: traced(context.Background())}
+	if q, _ := f.queued(); !q || !f.mayHaveQueued(counts) {
 		t.Fatal("followed, no connection, no dial: it queued")
 	}
 	f.ct.trace.GotConn(httptrace.GotConnInfo{})
 	f.ct.start = f.ct.start.Add(-time.Second)
-	if q, _ := f.queued(); q || f.mayHaveQueued() {
+	if q, _ := f.queued(); q || f.mayHaveQueued(counts) {
 		t.Fatal("followed and got a connection at once: it did not queue, whatever the pressure")
 	}
 	var off slotWatch
-	if q, _ := off.queued(); q || off.mayHaveQueued() {
+	if q, _ := off.queued(); q || off.mayHaveQueued(nil) {
 		t.Fatal("not slot-aware: never a slot wait")
 	}
 }
@@ -257,9 +514,6 @@ func TestSlotWatch_R59_MayHaveQueued(t *testing.T) {
 // upstream only for the attempts it was sent: the ones queued for a slot,
 // followed or not, count for nothing.
 func TestSlotBurst_R59_OnlySentAttemptsBlamed(t *testing.T) {
-	prev := slotFloorP1.Load()
-	defer slotFloorP1.Store(prev)
-	slotFloorP1.Store(0)
 	release := make(chan struct{})
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -280,9 +534,6 @@ func TestSlotBurst_R59_OnlySentAttemptsBlamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if slotFloor() != 4 {
-		t.Fatalf("floor %d, want 4", slotFloor())
-	}
 	const calls = 64
 	errs := make(chan error, calls)
 	for range calls {

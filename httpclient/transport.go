@@ -184,35 +184,34 @@ func (t *transport) isBaseOrigin(req *http.Request, st *originState) bool {
 // ownDialer is the dialer of NewTransport's transports: it tells the
 // attempt a dial is made for, then dials, and counts the connection until
 // it is closed (R59).
-type ownDialer struct{ d *net.Dialer }
+type ownDialer struct {
+	d      *net.Dialer
+	counts *slotCounts
+}
 
 func (o *ownDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if v := ctx.Value(slotProbeKey{}); v != nil {
+		if p, ok := v.(*slotProbe); ok {
+			p.counts = o.counts
+			return nil, errSlotProbe
+		}
+	}
 	if at, ok := ctx.Value(attemptTraceKey{}).(*attemptTrace); ok {
 		at.noteDial()
 	}
-	noteSlotDial()
+	o.counts.noteDial()
 	conn, err := o.d.DialContext(ctx, network, addr)
 	if err != nil {
-		slotConns.Add(-1)
+		o.counts.conns.Add(-1)
 		return nil, err
 	}
-	return countConn(conn), nil
+	return &countedConn{Conn: conn, counts: o.counts}, nil
 }
 
 // ownDialPC identifies ownDialer's DialContext method values by their code.
 var ownDialPC = sync.OnceValue(func() uintptr {
 	return reflect.ValueOf((&ownDialer{}).DialContext).Pointer()
 })
-
-// slotAware reports a transport on which R57 can tell a wait for a
-// connection slot from a slow dial: a net/http transport from NewTransport
-// (changed or not), whose dials go through ownDialer, with a bound on
-// connections per host.
-func slotAware(rt http.RoundTripper) bool {
-	t, ok := rt.(*http.Transport)
-	return ok && t.MaxConnsPerHost > 0 && t.DialTLSContext == nil && t.DialTLS == nil && //lint:ignore SA1019 DialTLS still bypasses DialContext
-		t.DialContext != nil && reflect.ValueOf(t.DialContext).Pointer() == ownDialPC()
-}
 
 // NewTransport returns the tuned *http.Transport a Client uses by default, so
 // that mTLS or a proxy can be added without losing the tuning: proxy
@@ -231,12 +230,13 @@ func slotAware(rt http.RoundTripper) bool {
 // keeps the dialer set here (DialContext) and has no DialTLSContext, and
 // MaxConnsPerHost is changed before the transport is given to New. The
 // dialer counts its connections, so that only while they near the bound
-// does an attempt pay to be followed through the pool.
+// does an attempt pay to be followed through the pool; the connections it
+// returns wrap the *net.TCPConn, which their NetConn method returns.
 func NewTransport() *http.Transport {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&ownDialer{d: dialer}).DialContext,
+		DialContext:           (&ownDialer{d: dialer, counts: new(slotCounts)}).DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   256,
