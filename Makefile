@@ -71,25 +71,25 @@ bench: bench-suite bench-syscalls bench-curves bench-report
 # outage run. docs/benchmarks.txt keeps the raw figures for bench-check.
 bench-suite:
 	set -o pipefail; cd bench && $(GO) test -c -o bench.test . && { echo "commit: $(BENCH_COMMIT)"; for i in $(BENCH_PASSES); do ./bench.test -test.run '^$$' -test.bench $(BENCH_SUITE) -test.benchmem -test.count=1 -test.timeout 30m; done; } | tee bench.out
-	cp bench/bench.out docs/benchmarks.txt
+	mkdir -p docs/bench && cp bench/bench.out docs/benchmarks.txt
 	cd bench && $(BENCHSTAT) -col /client ../docs/benchmarks.txt > ../docs/bench/benchstat.txt
 	cd bench && BENCH_OUTAGE_OUT=../docs/bench/outage.md $(GO) test -run '^TestOutage$$' -count=1 .
 
 # System calls per call of each client on loopback, under strace.
 bench-syscalls:
-	cd bench && $(GO) run ./cmd/syscalls -n 2000 -commit "$(BENCH_COMMIT)" -md ../docs/bench/syscalls.md
+	mkdir -p docs/bench && cd bench && $(GO) run ./cmd/syscalls -n 2000 -commit "$(BENCH_COMMIT)" -md ../docs/bench/syscalls.md
 
 # The cost curves of httpclient alone (bench/curves_test.go): 5 interleaved
 # passes, then docs/bench/curves.{md,svg}.
 bench-curves:
-	set -o pipefail; cd bench && $(GO) test -c -o curves.test . && for i in 1 2 3 4 5; do ./curves.test -test.run '^$$' -test.bench '^BenchmarkCurve' -test.benchmem -test.count=1 -test.timeout 30m; done | tee curves.out
+	mkdir -p docs/bench; set -o pipefail; cd bench && $(GO) test -c -o curves.test . && for i in 1 2 3 4 5; do ./curves.test -test.run '^$$' -test.bench '^BenchmarkCurve' -test.benchmem -test.count=1 -test.timeout 30m; done | tee curves.out
 	cd bench && $(GO) run ./cmd/curvereport -bench curves.out -commit "$(BENCH_COMMIT)" -md ../docs/bench/curves.md -svg ../docs/bench/curves.svg
 
 # The real-service run (bench/cmd/benchload): each client in turn, open loop
 # at 2000 calls/s for 10 s against an upstream process on loopback (1% 503s,
 # 0.5% resets). About 70 s. Its table goes at the top of docs/benchmarks.md.
 bench-load:
-	cd bench && $(GO) run ./cmd/benchload -commit "$(BENCH_COMMIT)" -md ../docs/bench/load.md -json load.out
+	mkdir -p docs/bench && cd bench && $(GO) run ./cmd/benchload -commit "$(BENCH_COMMIT)" -md ../docs/bench/load.md -json load.out
 	$(MAKE) bench-report
 
 # docs/benchmarks.{md,svg} from the committed figures under docs/.
