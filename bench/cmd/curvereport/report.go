@@ -96,9 +96,7 @@ func writeReport(w io.Writer, in input) {
 	}
 
 	p("### Reproduce\n\n")
-	p("From `bench/`: five samples of every curve, interleaved (the whole set five times over, so that a shared machine's drift lands on every curve alike), then this section:\n\n")
-	p("```\ngo test -c -o curves.test . && for i in 1 2 3 4 5; do ./curves.test -test.run '^$' -test.bench Curve -test.benchmem -test.count=1; done | tee curves.out\n")
-	p("go run ./cmd/curvereport -bench curves.out -commit \"$(git describe --always --dirty)\" -md curves.md -svg curves.svg\n```\n")
+	p("`make bench-curves` (part of `make bench`) takes five samples of every curve, interleaved (the whole set five times over, so that a shared machine's drift lands on every curve alike), and writes this section to `docs/bench/curves.md` with its chart.\n")
 }
 
 // sampleCounts says how many ns/op samples the benchmarks have: "5", or
