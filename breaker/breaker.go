@@ -139,16 +139,17 @@ func (c Cause) String() string {
 // Reset start a new generation even when the state stays the same (From ==
 // To).
 type Change struct {
-	From, To State
+	From State `json:"from"`
+	To   State `json:"to"`
 	// Generation is the generation of the new state.
-	Generation uint64
+	Generation uint64 `json:"generation"`
 	// At is when the change took effect: for a probe that outlived its
 	// bound, its deadline; otherwise when the breaker made the change.
-	At time.Time
+	At time.Time `json:"at"`
 	// Until is when the circuit half-opens, for To == Open; zero otherwise.
-	Until time.Time
+	Until time.Time `json:"until,omitzero"`
 	// Cause says what made the change.
-	Cause Cause
+	Cause Cause `json:"cause"`
 }
 
 // Snapshot is a consistent view of a Breaker at one moment. It marshals to
@@ -185,6 +186,11 @@ type Snapshot struct {
 	// far, which sets the length of the next break when
 	// Settings.MaxRecovery is set. It is 0 when Closed.
 	Breaks int `json:"breaks"`
+	// LastChange is the last change the breaker made, nil before its
+	// first. A change a call would make now (State reported HalfOpen as an
+	// open period ends, say) is not in it until it is made. It is shared:
+	// do not modify it.
+	LastChange *Change `json:"last_change,omitempty"`
 }
 
 // period is one generation of the circuit. Its state, generation, until,
@@ -199,6 +205,7 @@ type period struct {
 	err    *OpenError     // Open: shared by every refused call
 	breaks int            // Open, HalfOpen: consecutive failed probes so far
 	win    *window.Window // Closed in ratio mode: calls (a) and failures (b)
+	change *Change        // the change that made this period; nil for the first
 
 	failures atomic.Int64             // Closed, consecutive mode: consecutive failures
 	slots    []atomic.Pointer[probe]  // HalfOpen: each a probe in flight, nil, passed or sealed
@@ -595,13 +602,14 @@ func (b *Breaker) setLocked(old, next *period, ch Change) {
 			old.slots[i].Store(sealed)
 		}
 	}
-	b.cur.Store(next)
-	if b.onChange == nil {
-		return
-	}
 	ch.From, ch.To, ch.Generation = old.state, next.state, next.gen
 	if next.state == Open {
 		ch.Until = next.until
+	}
+	next.change = &ch // before publishing: a period never changes after
+	b.cur.Store(next)
+	if b.onChange == nil {
+		return
 	}
 	b.queue = append(b.queue, ch)
 }
@@ -664,7 +672,7 @@ func (b *Breaker) Snapshot() Snapshot {
 		p := b.cur.Load()
 		switch p.state {
 		case Closed:
-			s := Snapshot{State: Closed, Generation: p.gen}
+			s := Snapshot{State: Closed, Generation: p.gen, LastChange: p.change}
 			if p.win != nil {
 				calls, failures := p.win.Sum(b.bucketAt(now))
 				s.Calls, s.Failures = int(calls), int(failures)
@@ -674,31 +682,31 @@ func (b *Breaker) Snapshot() Snapshot {
 			}
 			return s
 		case Open:
-			return openSnapshot(p.gen, p.until, p.breaks, now)
+			return openSnapshot(p.gen, p.until, p.breaks, p.change, now)
 		case HalfOpen:
 			first, _, inFlight, live := p.scan()
 			switch {
 			case !live:
 				continue
 			case first == nil:
-				return Snapshot{State: HalfOpen, Generation: p.gen, Breaks: p.breaks}
+				return Snapshot{State: HalfOpen, Generation: p.gen, Breaks: p.breaks, LastChange: p.change}
 			case now.Before(first.deadline):
 				return Snapshot{State: HalfOpen, Generation: p.gen, Until: first.deadline,
-					ProbeInFlight: true, ProbesInFlight: inFlight, Breaks: p.breaks}
+					ProbeInFlight: true, ProbesInFlight: inFlight, Breaks: p.breaks, LastChange: p.change}
 			default:
 				// The pending expiry: what reopen(p, first.deadline) makes.
 				k := p.breaks + 1
 				until := first.deadline.Add(b.cfg.breakFor(k, b.seed, p.gen+1))
-				return openSnapshot(p.gen+1, until, k, now)
+				return openSnapshot(p.gen+1, until, k, p.change, now)
 			}
 		}
 	}
 }
 
 // openSnapshot describes an open period of generation gen that ends at until.
-func openSnapshot(gen uint64, until time.Time, breaks int, now time.Time) Snapshot {
+func openSnapshot(gen uint64, until time.Time, breaks int, last *Change, now time.Time) Snapshot {
 	if now.Before(until) {
-		return Snapshot{State: Open, Generation: gen, Until: until, Breaks: breaks}
+		return Snapshot{State: Open, Generation: gen, Until: until, Breaks: breaks, LastChange: last}
 	}
-	return Snapshot{State: HalfOpen, Generation: gen, Breaks: breaks}
+	return Snapshot{State: HalfOpen, Generation: gen, Breaks: breaks, LastChange: last}
 }

@@ -120,7 +120,7 @@ func TestGrowthCountsTimedOutProbes(t *testing.T) {
 		if _, err := b.Allow(); err == nil {
 			t.Fatal("Allow admitted a call during the second break")
 		}
-		if s2 := b.Snapshot(); s2 != s {
+		if s2 := b.Snapshot(); !foretold(s2, s) {
 			t.Fatalf("after the transition %+v, Snapshot foretold %+v", s2, s)
 		}
 		ch := rec.get()

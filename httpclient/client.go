@@ -37,6 +37,7 @@ type Client struct {
 
 	closed    atomic.Bool
 	closeCh   chan struct{}
+	giveUps   giveUpRing // the latest give-ups, for RecentGiveUps
 	closeOnce sync.Once
 
 	reg registry

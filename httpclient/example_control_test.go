@@ -162,3 +162,65 @@ func ExampleClient_Close() {
 	// <nil>
 	// true closed attempts: 0 hits: 1
 }
+
+// Budgets shows how much of each origin's retry budget is spent: an origin
+// whose Available falls to 0 gets no more retries until its window moves
+// on.
+func ExampleClient_Budgets() {
+	upstream := httpclienttest.NewMemoryServer(httpclienttest.Sequence{
+		httpclienttest.Status(http.StatusServiceUnavailable), httpclienttest.OK("ok"),
+	})
+	defer upstream.Close()
+	transport := upstream.Transport()
+	defer transport.CloseIdleConnections()
+
+	client, err := httpclient.New("http://inventory.internal",
+		httpclient.WithTransport(transport),
+		httpclient.WithRetryPolicy(httpclient.RetryPolicy{BackoffInitial: time.Millisecond}),
+		httpclient.WithRetryBudget(httpclient.RetryBudget{Ratio: 0.1, Reserve: 5, Window: time.Minute}))
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+	resp, err := client.Get(context.Background(), "/items")
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	resp.Body.Close()
+
+	b := client.Budgets()["http://inventory.internal:80"]
+	fmt.Printf("calls %d, retries %d, available %d\n", b.Calls, b.Retries, b.Available)
+	// Output:
+	// calls 1, retries 1, available 4
+}
+
+// RecentGiveUps lists the latest calls that stopped retrying early, and
+// why, for an operator's page.
+func ExampleClient_RecentGiveUps() {
+	upstream := httpclienttest.NewMemoryServer(httpclienttest.ScriptFunc(func(int, *http.Request) httpclienttest.Response {
+		return httpclienttest.Status(http.StatusServiceUnavailable)
+	}))
+	defer upstream.Close()
+	transport := upstream.Transport()
+	defer transport.CloseIdleConnections()
+
+	client, err := httpclient.New("http://payments.internal", httpclient.WithTransport(transport))
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+	// A 503 to a POST without an idempotency key is not retried.
+	resp, err := client.Post(context.Background(), "/charges?card=secret", httpclient.JSON(map[string]int{"cents": 100}))
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	resp.Body.Close()
+
+	for _, g := range client.RecentGiveUps() {
+		fmt.Println(g.Attempt.Method, g.Attempt.Origin+g.Attempt.Path, g.Stop)
+	}
+	// Output:
+	// POST http://payments.internal:80/charges not_idempotent
+}

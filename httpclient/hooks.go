@@ -53,20 +53,20 @@ type Hooks struct {
 
 // Attempt describes one attempt as admitted.
 type Attempt struct {
-	Method string
-	Origin string // normalised scheme://host:port
-	Path   string // escaped path, no query
-	N      int    // 1 for the first attempt of a request
-	Max    int    // the most attempts the policy allows this request (1 for a body that cannot be replayed); one that may not be sent again stops sooner
-	Hedge  int    // 0 for the attempt itself, k for its k-th hedge
+	Method string `json:"method"`
+	Origin string `json:"origin"` // normalised scheme://host:port
+	Path   string `json:"path"`   // escaped path, no query
+	N      int    `json:"n"`      // 1 for the first attempt of a request
+	Max    int    `json:"max"`    // the most attempts the policy allows this request (1 for a body that cannot be replayed); one that may not be sent again stops sooner
+	Hedge  int    `json:"hedge"`  // 0 for the attempt itself, k for its k-th hedge
 	// Breaker is the breaker's state decided at admission
 	// (breaker.Closed, or breaker.HalfOpen for a probe), Generation the
 	// breaker's generation then (it grows by one at each state change), and
 	// Probe whether the attempt is a half-open probe; all zero when the
 	// breaker is disabled.
-	Breaker    breaker.State
-	Generation uint64
-	Probe      bool
+	Breaker    breaker.State `json:"breaker"`
+	Generation uint64        `json:"generation"`
+	Probe      bool          `json:"probe"`
 }
 
 // AttemptResult is the outcome of one attempt.
@@ -181,6 +181,7 @@ func (c *Client) retryEvent(ctx context.Context, e RetryEvent) {
 }
 
 func (c *Client) giveUp(ctx context.Context, a Attempt, why Stop) {
+	c.giveUps.add(GiveUpRecord{At: time.Now(), Attempt: a, Stop: why})
 	if c.hooks.GiveUp != nil {
 		c.safely("GiveUp", func() { c.hooks.GiveUp(ctx, a, why) })
 	}
