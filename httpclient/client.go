@@ -22,9 +22,10 @@ type Client struct {
 	base      *baseURL
 	baseState *originState // the base origin's state, nil with no base URL
 
-	config                   // resolved: the defaults applied, the policies validated
-	breaker breaker.Settings // per origin; OnStateChange added per origin
-	timed   bool             // an attempt's duration is wanted: hooks, a logger or slow calls
+	config                     // resolved: the defaults applied, the policies validated
+	breaker   breaker.Settings // per origin; OnStateChange added per origin
+	callHooks bool             // CallStart or CallDone is set
+	timed     bool             // an attempt's duration is wanted: hooks, a logger or slow calls
 
 	// slots: the transport is NewTransport's, so an attempt can tell a wait
 	// for a connection slot (local) from a slow dial; nil otherwise.
@@ -94,6 +95,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		breaker: settings,
 		closeCh: make(chan struct{}),
 	}
+	c.callHooks = cfg.hooks.CallStart != nil || cfg.hooks.CallDone != nil
 	c.timed = cfg.hooks.AttemptDone != nil || cfg.logger != nil || settings.SlowCall > 0
 	if err := c.reg.init(c); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
@@ -159,7 +161,11 @@ func (c *Client) Request(ctx context.Context, method, rawURL string, opts ...Req
 	// R18: an open circuit fails the call before anything is built.
 	if st != nil && st.br != nil {
 		if oe := st.br.Peek(); oe != nil {
-			return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(target), Err: st.circuitError(oe)}
+			err := &url.Error{Op: urlErrorOp(method), URL: redactRaw(target), Err: st.circuitError(oe)}
+			if c.callHooks {
+				c.refusedCall(ctx, method, target, st, err)
+			}
+			return nil, err
 		}
 	}
 
@@ -224,6 +230,21 @@ func (c *Client) doTotal(req *http.Request, total time.Duration) (*http.Response
 	}
 	resp.Body = &deadlineBody{rc: resp.Body, cancel: cancel, outer: parent, inner: ctx, kind: &totalBody}
 	return resp, nil
+}
+
+// refusedCall reports a call the open circuit refused before a request was
+// built to the call hooks, as the retry loop reports one it refuses (R64).
+func (c *Client) refusedCall(ctx context.Context, method, target string, st *originState, err error) {
+	call := Call{Method: method, Origin: st.origin}
+	if call.Method == "" {
+		call.Method = http.MethodGet
+	}
+	if u, perr := url.Parse(target); perr == nil {
+		call.Path = u.EscapedPath()
+	}
+	start := time.Now()
+	ctx = c.callStart(ctx, nil, call)
+	c.callDone(ctx, call, CallResult{Err: err, Stop: StopCircuitOpen, Duration: time.Since(start)})
 }
 
 // StandardClient returns a new *http.Client (no Timeout, no cookie jar) whose

@@ -378,6 +378,48 @@ func ExampleHooks() {
 // during an outage a fleet of clients does not multiply the load on the
 // upstream by MaxAttempts. The default (20% of calls plus 100 a window) never
 // binds a caller in ordinary conditions; a tiny one shows it at work.
+// CallStart and CallDone wrap a whole call: its attempts, waits and
+// hedges. The context CallStart returns is the parent of every attempt's,
+// which is how a tracer makes one span per call with a child per attempt.
+func ExampleHooks_call() {
+	upstream := httpclienttest.NewServer(httpclienttest.Sequence{
+		httpclienttest.Status(http.StatusServiceUnavailable, "Retry-After", "0"),
+		httpclienttest.OK("done"),
+	})
+	defer upstream.Close()
+
+	type callKey struct{}
+	client, err := httpclient.New(upstream.URL,
+		httpclient.WithHooks(httpclient.Hooks{
+			CallStart: func(ctx context.Context, _ *http.Request, c httpclient.Call) context.Context {
+				return context.WithValue(ctx, callKey{}, c.Method+" "+c.Path)
+			},
+			AttemptStart: func(ctx context.Context, _ *http.Request, a httpclient.Attempt) context.Context {
+				fmt.Printf("%v: attempt %d\n", ctx.Value(callKey{}), a.N)
+				return ctx
+			},
+			CallDone: func(ctx context.Context, _ httpclient.Call, r httpclient.CallResult) {
+				fmt.Printf("%v: status %d after %d attempts (%s)\n", ctx.Value(callKey{}), r.Status, r.Attempts, r.Stop)
+			},
+		}),
+	)
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+
+	resp, err := client.Get(context.Background(), "/orders/7")
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	resp.Body.Close()
+	// Output:
+	// GET /orders/7: attempt 1
+	// GET /orders/7: attempt 2
+	// GET /orders/7: status 200 after 2 attempts (settled)
+}
+
 func ExampleWithRetryBudget() {
 	upstream := httpclienttest.NewServer(httpclienttest.Sequence{httpclienttest.Status(http.StatusServiceUnavailable)})
 	defer upstream.Close()

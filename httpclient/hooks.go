@@ -18,10 +18,10 @@ import (
 // Hooks run outside every lock of the client and of its breakers, so a hook
 // may call any method of the client. AttemptStart and AttemptDone run on
 // the goroutine that makes the attempt: the caller's, or, for a hedged
-// attempt, one of the client's; Retry and GiveUp run on the caller's;
-// StateChange runs on whichever goroutine made or delivers the change. A
-// hook that panics is recovered (and logged when a logger is set) and the
-// call goes on as if the hook were absent.
+// attempt, one of the client's; CallStart, CallDone, Retry and GiveUp run
+// on the caller's; StateChange runs on whichever goroutine made or delivers
+// the change. A hook that panics is recovered (and logged when a logger is
+// set) and the call goes on as if the hook were absent.
 //
 // An attempt is one RoundTrip of the underlying transport. net/http's
 // *http.Transport may itself resend an idempotent request once when a reused
@@ -29,6 +29,22 @@ import (
 // sees two hits for one attempt, and the hooks and the breaker see only the
 // second.
 type Hooks struct {
+	// CallStart runs when a request enters the retry loop, once it is
+	// valid and before the breaker is asked: once per request of a
+	// redirect chain, around all of its attempts, waits and hedges. The
+	// context returned (a nil one leaves ctx) becomes the call's: every
+	// attempt's context and the other hooks' of this call derive from it,
+	// so a span started here is the parent of the attempts' spans. It must
+	// derive from ctx, whose deadline and cancellation it carries. req is
+	// nil, and Call.Max 0, for a call of the verbs that an open circuit
+	// refused before its request was built (R18, R64).
+	CallStart func(ctx context.Context, req *http.Request, c Call) context.Context
+	// CallDone runs when the call's outcome is decided: the response to
+	// return (its headers) or the error, after the call's last attempt and
+	// every hook of its attempts but a lost hedge's, whose AttemptDone may
+	// come later. It runs for every call CallStart saw, a call the open
+	// circuit refused included (R64).
+	CallDone func(ctx context.Context, c Call, r CallResult)
 	// AttemptStart runs before each attempt is sent. req is the attempt's own
 	// copy: a tracing integration may set headers on it. The context returned
 	// becomes the attempt's context (a nil one leaves ctx), so a span started
@@ -49,6 +65,35 @@ type Hooks struct {
 	// changes state: one call at a time, in generation order. The change
 	// an attempt causes may be reported before that attempt's AttemptDone.
 	StateChange func(origin string, ch breaker.Change)
+}
+
+// Call describes one request through the retry loop (one request of a
+// redirect chain).
+type Call struct {
+	Method string // upper case; "GET" for an empty method
+	Origin string // normalised scheme://host:port
+	Path   string // escaped path, no query
+	Max    int    // as Attempt.Max; 0 for a call refused before its request was built
+}
+
+// CallResult is the outcome of one call, as CallDone sees it.
+type CallResult struct {
+	// Status is the status of the response returned; 0 when Err is set.
+	Status int
+	// Err is the error returned: a *CircuitOpenError for a call the open
+	// circuit refused.
+	Err error
+	// Attempts and Stop are what Attempts reports for this outcome:
+	// attempts made (0 when none was sent) and why the loop ended.
+	Attempts int
+	Stop     Stop
+	// Last is the attempt whose outcome was returned; its Hedge is the
+	// winning racer of a hedged attempt. It is zero when the loop ended
+	// before any attempt's outcome was decided (Attempts is 0, or the
+	// caller's context ended mid-attempt).
+	Last Attempt
+	// Duration is from CallStart to the outcome.
+	Duration time.Duration
 }
 
 // Attempt describes one attempt as admitted.
@@ -122,6 +167,25 @@ func (c *Client) retryIf(ctx context.Context, f func(Attempt, *http.Response, er
 		}
 	}()
 	return f(a, resp, err, retryable)
+}
+
+func (c *Client) callStart(ctx context.Context, req *http.Request, call Call) context.Context {
+	if c.hooks.CallStart == nil {
+		return ctx
+	}
+	out := ctx
+	c.safely("CallStart", func() {
+		if nc := c.hooks.CallStart(ctx, req, call); nc != nil {
+			out = nc
+		}
+	})
+	return out
+}
+
+func (c *Client) callDone(ctx context.Context, call Call, r CallResult) {
+	if c.hooks.CallDone != nil {
+		c.safely("CallDone", func() { c.hooks.CallDone(ctx, call, r) })
+	}
 }
 
 func (c *Client) attemptStart(ctx context.Context, req *http.Request, a Attempt) context.Context {

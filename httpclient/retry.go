@@ -30,6 +30,7 @@ type hop struct {
 	bodyOnce    bool          // the body cannot be replayed: a single attempt (R13)
 	hedge       HedgePolicy   // zero: no hedging for this hop
 	a           Attempt       // the template of this hop's attempts
+	last        Attempt       // the attempt whose outcome the hop returns, for CallDone
 }
 
 // attemptResult is one attempt's outcome, as decided at its response headers.
@@ -289,6 +290,7 @@ func gate(ctx context.Context, wait time.Duration, st *originState, bc *budgetCo
 // attempt is reported to GiveUp, and the outcome carries how the loop
 // ended, for Attempts.
 func (h *hop) finish(a Attempt, resp *http.Response, err error, n int, stop Stop) (*http.Response, error) {
+	h.last = a
 	if stop.early() && (n < h.policy.MaxAttempts || stop == StopBodyNotReplayable) {
 		h.c.giveUp(h.ctx, a, stop)
 	}

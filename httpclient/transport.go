@@ -43,7 +43,26 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	defer h.st.release()
+	if t.c.callHooks {
+		return h.observed()
+	}
 	return h.run()
+}
+
+// observed is run between the call hooks (R64).
+func (h *hop) observed() (*http.Response, error) {
+	c := h.c
+	call := Call{Method: h.a.Method, Origin: h.a.Origin, Path: h.a.Path, Max: h.a.Max}
+	start := time.Now()
+	h.ctx = c.callStart(h.ctx, h.req, call)
+	resp, err := h.run()
+	r := CallResult{Err: err, Last: h.last, Duration: time.Since(start)}
+	r.Attempts, r.Stop = Attempts(resp, err)
+	if resp != nil {
+		r.Status = resp.StatusCode
+	}
+	c.callDone(h.ctx, call, r)
+	return resp, err
 }
 
 func (t *transport) initHop(h *hop, req *http.Request) error {
