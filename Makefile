@@ -14,8 +14,13 @@ BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c
 
 all: test
 
+# The demo is a module of its own (cmd/tempest-demo/go.mod), so that its
+# metrics endpoint may use OpenTelemetry while the core stays standard
+# library only. Built there, run from here, so that paths in ARGS (-svg
+# FILE) are relative to the repository: make demo ARGS='-compare'.
 demo:
-	$(GO) run ./cmd/tempest-demo
+	cd cmd/tempest-demo && $(GO) build -o ../../.bin/tempest-demo .
+	./.bin/tempest-demo $(ARGS)
 
 test: fmt-check vet staticcheck api-check race bench-smoke
 	@echo "make test: all checks passed"

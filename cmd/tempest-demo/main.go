@@ -24,7 +24,10 @@
 //
 // Usage:
 //
-//	go run ./cmd/tempest-demo [-duration 14s] [-rate 40] [-scenario default] [-svg FILE] [-compare] [-quiet]
+//	tempest-demo [-duration 14s] [-rate 40] [-scenario default] [-svg FILE] [-compare] [-quiet]
+//
+// From the repository's root, `make demo ARGS='-compare'` builds and runs it
+// (it is a module of its own: cmd/tempest-demo/go.mod).
 //
 // -svg writes a timeline chart (success rate, attempts per second, breaker
 // state as coloured bands) that a browser opens. -compare runs the scenario
