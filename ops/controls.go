@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -177,9 +178,11 @@ func isolateFor(form url.Values) (time.Duration, error) {
 func wantsJSON(r *http.Request) bool {
 	for _, v := range r.Header.Values("Accept") {
 		for part := range strings.SplitSeq(v, ",") {
-			mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 			if err == nil && mt == "application/json" {
-				return true
+				// q=0 means "not acceptable" (RFC 9110, 12.4.2).
+				q, err := strconv.ParseFloat(params["q"], 64)
+				return params["q"] == "" || err == nil && q > 0
 			}
 		}
 	}

@@ -325,3 +325,28 @@ func TestControls_R63_OriginDefaultPort(t *testing.T) {
 		}
 	}
 }
+
+// TestControls_R63_AcceptQZero: JSON only when the Accept header asks for it;
+// q=0 refuses it.
+func TestControls_R63_AcceptQZero(t *testing.T) {
+	for accept, want := range map[string]bool{
+		"application/json":              true,
+		"text/html, application/json":   true,
+		"application/json;q=0.5":        true,
+		"application/json;q=0":          false,
+		"application/json; q=0.000":     false,
+		"application/json;q=bogus":      false,
+		"text/html":                     false,
+		"":                              false,
+		"application/jsonx":             false,
+		"application/json;charset=utf8": true,
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/isolate", nil)
+		if accept != "" {
+			r.Header.Set("Accept", accept)
+		}
+		if got := wantsJSON(r); got != want {
+			t.Errorf("Accept %q: wantsJSON = %v, want %v", accept, got, want)
+		}
+	}
+}
