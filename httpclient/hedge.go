@@ -65,7 +65,9 @@ func NoHedge() SendOption {
 var errNoHedge = errors.New("httpclient: no hedge")
 
 // errHedgeLost is the cancellation cause of attempts that lost a hedge race.
-var errHedgeLost = errors.New("httpclient: hedge lost the race")
+// It wraps context.Canceled, so that a lost racer's AttemptDone reports class
+// canceled, not a failure (R48).
+var errHedgeLost = fmt.Errorf("httpclient: hedge lost the race: %w", context.Canceled)
 
 // settled reports an attempt outcome that ends the race: anything the retry
 // rules would not retry.

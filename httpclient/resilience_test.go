@@ -244,12 +244,17 @@ func TestHedge_R48_FirstGoodAnswerWins(t *testing.T) {
 		}
 		rec.mu.Lock()
 		outcomes := map[int]breaker.Outcome{}
+		classes := map[int]Class{}
 		for i, a := range rec.attempts {
 			outcomes[a.Hedge] = rec.results[i].Outcome
+			classes[a.Hedge] = rec.results[i].Class
 		}
 		rec.mu.Unlock()
 		if outcomes[0] != breaker.Ignore || outcomes[1] != breaker.Success {
 			t.Errorf("outcomes %v: the cancelled racer must count for nothing", outcomes)
+		}
+		if classes[0] != ClassCanceled || classes[1] != "" {
+			t.Errorf("classes %v: the racer that lost is canceled, not a failure", classes)
 		}
 		resp, err = c.Get(context.Background(), "/")
 		if err != nil {

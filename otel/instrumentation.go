@@ -1,0 +1,147 @@
+package otel
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	global "go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/semconv/v1.43.0/httpconv"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/tempestsdk/tempest/httpclient"
+)
+
+// Instrumentation turns a client's hooks into OpenTelemetry metrics and
+// spans. Make one with New, give its Hooks to httpclient.WithHooks, and
+// pass the client to Observe for the breaker series. It is safe for
+// concurrent use, and one Instrumentation may serve several clients.
+type Instrumentation struct {
+	tracer     trace.Tracer
+	prop       propagation.TextMapPropagator
+	noHTTP     bool
+	noAttempts bool
+	spans      bool // false for trace/noop's provider: no span work at all
+	origins    *origins
+	hooks      httpclient.Hooks
+
+	reqDuration     metric.Float64Histogram
+	callDuration    metric.Float64Histogram
+	calls           metric.Int64Counter
+	attempts        metric.Int64Counter
+	retries         metric.Int64Counter
+	giveUps         metric.Int64Counter
+	fastFails       metric.Int64Counter
+	budgetExhausted metric.Int64Counter
+	hedges          metric.Int64Counter
+	hedgeWins       metric.Int64Counter
+	transitions     metric.Int64Counter
+	breakerState    metric.Int64ObservableUpDownCounter
+	untilHalfOpen   metric.Float64ObservableGauge
+
+	obsMu    sync.Mutex
+	observed map[*httpclient.Client]struct{}
+}
+
+// New returns an Instrumentation that records on the providers the options
+// name (the global ones by default). The error joins every invalid option
+// and every instrument the meter refused.
+func New(opts ...Option) (*Instrumentation, error) {
+	cfg := config{maxOrigins: DefaultMaxOrigins}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if len(cfg.errs) > 0 {
+		return nil, errors.Join(cfg.errs...)
+	}
+	if cfg.mp == nil {
+		cfg.mp = global.GetMeterProvider()
+	}
+	if cfg.tp == nil {
+		cfg.tp = global.GetTracerProvider()
+	}
+	if cfg.prop == nil {
+		cfg.prop = global.GetTextMapPropagator()
+	}
+	_, noSpans := cfg.tp.(tracenoop.TracerProvider)
+	i := &Instrumentation{
+		tracer:     cfg.tp.Tracer(scope, trace.WithSchemaURL(semconv.SchemaURL)),
+		prop:       cfg.prop,
+		noHTTP:     cfg.noHTTP,
+		noAttempts: cfg.noAttempts,
+		spans:      !noSpans,
+		origins:    newOrigins(cfg.maxOrigins),
+		observed:   make(map[*httpclient.Client]struct{}),
+	}
+	if err := i.instruments(cfg.mp.Meter(scope, metric.WithSchemaURL(semconv.SchemaURL))); err != nil {
+		return nil, err
+	}
+	i.hooks = httpclient.Hooks{
+		CallStart:    i.callStart,
+		CallDone:     i.callDone,
+		AttemptStart: i.attemptStart,
+		AttemptDone:  i.attemptDone,
+		Retry:        i.retry,
+		GiveUp:       i.giveUp,
+		StateChange:  i.stateChange,
+	}
+	return i, nil
+}
+
+// instruments makes every instrument and registers the breaker callback.
+func (i *Instrumentation) instruments(m metric.Meter) error {
+	var errs []error
+	check := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	counter := func(name, unit, desc string) metric.Int64Counter {
+		c, err := m.Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		check(err)
+		return c
+	}
+	if !i.noHTTP {
+		d, err := httpconv.NewClientRequestDuration(m)
+		check(err)
+		i.reqDuration = d.Inst()
+	}
+	var err error
+	i.callDuration, err = m.Float64Histogram(nameCallDuration, metric.WithUnit("s"),
+		metric.WithDescription("Duration of calls through the retry loop: every attempt, wait and hedge of one request."),
+		metric.WithExplicitBucketBoundaries(durationBounds...))
+	check(err)
+	i.calls = counter(nameCalls, "{call}", "Calls through the retry loop (one per request of a redirect chain).")
+	i.attempts = counter(nameAttempts, "{attempt}", "Attempts sent, hedges included.")
+	i.retries = counter(nameRetries, "{retry}", "Waits before another attempt, by the class of the attempt retried.")
+	i.giveUps = counter(nameGiveUps, "{call}", "Calls that stopped retrying a retryable outcome before their attempts ran out.")
+	i.fastFails = counter(nameFastFails, "{call}", "Calls an open circuit refused before any attempt.")
+	i.budgetExhausted = counter(nameBudgetExhausted, "{call}", "Calls that stopped retrying because the origin's retry budget was spent.")
+	i.hedges = counter(nameHedges, "{hedge}", "Hedged attempts sent.")
+	i.hedgeWins = counter(nameHedgeWins, "{hedge}", "Calls whose outcome came from a hedge.")
+	i.transitions = counter(nameTransitions, "{transition}", "Circuit breaker state changes.")
+	i.breakerState, err = m.Int64ObservableUpDownCounter(nameBreakerState, metric.WithUnit("{breaker}"),
+		metric.WithDescription("Circuit breakers in each state: 1 for an origin's current state and 0 for the other two; the _OTHER series sums the origins past the bound."))
+	check(err)
+	i.untilHalfOpen, err = m.Float64ObservableGauge(nameUntilHalfOpen, metric.WithUnit("s"),
+		metric.WithDescription("Time until an open circuit half-opens, for open circuits only; the _OTHER series has the longest."))
+	check(err)
+	if len(errs) > 0 {
+		return fmt.Errorf("otel: making the instruments: %w", errors.Join(errs...))
+	}
+	if _, err := m.RegisterCallback(i.observe, i.breakerState, i.untilHalfOpen); err != nil {
+		return fmt.Errorf("otel: registering the breaker callback: %w", err)
+	}
+	return nil
+}
+
+// Hooks returns the hooks that record a client's calls, attempts, retries,
+// give-ups and breaker transitions; pass them to httpclient.WithHooks. To
+// keep hooks of your own as well, combine them with Chain.
+func (i *Instrumentation) Hooks() httpclient.Hooks { return i.hooks }
