@@ -167,6 +167,8 @@ func TestRunBadFlags(t *testing.T) {
 		{"-scenario=meltdown"},
 		{"-scenario="},
 		{"-svg="},
+		{"-observe=9090"},
+		{"-observe="},
 		{"-compare=maybe"},
 		{"extra"},
 	} {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tempestsdk/tempest/httpclient"
 	"github.com/tempestsdk/tempest/httpclienttest"
+	tempestotel "github.com/tempestsdk/tempest/otel"
 )
 
 // config is what the flags set.
@@ -24,6 +25,7 @@ type config struct {
 	svg      string // file for the timeline chart, "" for none
 	compare  bool   // run plain, naive and tempest side by side
 	quiet    bool   // no settings, live view or report
+	observe  string // address for the operator page and /metrics, "" for none
 }
 
 const (
@@ -34,7 +36,7 @@ const (
 	maxRate                = 1000
 )
 
-const usage = `usage: tempest-demo [-duration 14s] [-rate 40] [-scenario default] [-svg FILE] [-compare] [-quiet]
+const usage = `usage: tempest-demo [-duration 14s] [-rate 40] [-scenario default] [-svg FILE] [-compare] [-quiet] [-observe ADDR]
 
 Runs, in one process on loopback, a scripted upstream that fails in phases, a
 service that calls it through one shared httpclient.Client, and a load
@@ -54,6 +56,8 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	fs.BoolVar(&cfg.compare, "compare", false,
 		"run the scenario with a plain http.Client, a naive retry loop and tempest, and print them side by side")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "print only the summary line (and, with -compare, the table)")
+	fs.StringVar(&cfg.observe, "observe", "",
+		"serve the client's operator page (/ops/) and its metrics (/metrics, Prometheus) on this address, such as 127.0.0.1:9090, while the scenario runs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
@@ -68,7 +72,7 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 		cfg.duration = defaultCompareDuration
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q (flags: -duration, -rate, -scenario, -svg, -compare, -quiet)", fs.Arg(0))
+		return cfg, fmt.Errorf("unexpected argument %q (flags: -duration, -rate, -scenario, -svg, -compare, -quiet, -observe)", fs.Arg(0))
 	}
 	if cfg.duration < minDuration || cfg.duration > maxDuration {
 		return cfg, fmt.Errorf("-duration %v: want %v to %v", cfg.duration, minDuration, maxDuration)
@@ -78,6 +82,11 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	}
 	if !slices.Contains(scenarioNames(), cfg.scenario) {
 		return cfg, fmt.Errorf("-scenario %q: want one of %s", cfg.scenario, strings.Join(scenarioNames(), ", "))
+	}
+	if set["observe"] {
+		if _, _, err := net.SplitHostPort(cfg.observe); err != nil {
+			return cfg, fmt.Errorf("-observe %q: want host:port, such as 127.0.0.1:9090", cfg.observe)
+		}
 	}
 	if set["svg"] && strings.TrimSpace(cfg.svg) == "" {
 		return cfg, errors.New("-svg needs a file name")
@@ -151,18 +160,33 @@ func runWorld(ctx context.Context, set settings, m mode, v view) (*world, error)
 
 	var c caller
 	var closeClient func()
+	var obs *observer // -observe, for the tempest run only
 	switch m {
 	case modeTempest:
+		hooks := w.hooks()
+		if set.observe != "" {
+			var err error
+			if obs, err = newObserver(set.observe); err != nil {
+				return nil, err
+			}
+			defer obs.close() // safe twice
+			hooks = tempestotel.Chain(hooks, obs.hooks())
+		}
 		client, err := httpclient.New(upstream.URL,
 			httpclient.WithTimeout(set.attemptTimeout),
 			httpclient.WithRetryPolicy(set.policy),
 			httpclient.WithCircuitBreaker(set.failureThreshold, set.recovery),
-			httpclient.WithHooks(w.hooks()))
+			httpclient.WithHooks(hooks))
 		if err != nil {
 			return nil, fmt.Errorf("building the client: %w", err)
 		}
 		defer client.Close() // safe twice
 		c, closeClient = tempestCaller{client}, func() { client.Close() }
+		if obs != nil {
+			if err := obs.serve(client); err != nil {
+				return nil, err
+			}
+		}
 	default:
 		// The same tuned transport as tempest's, so that only the retry
 		// logic differs.
@@ -192,6 +216,9 @@ func runWorld(ctx context.Context, set settings, m mode, v view) (*world, error)
 	if v.header != nil && !v.quiet {
 		v.header(upstream.URL, serviceURL)
 	}
+	if obs != nil {
+		fmt.Fprintf(v.out, "operator page %s/ops/ and metrics %s/metrics, while the scenario runs\n\n", obs.url(), obs.url())
+	}
 	stopView := v.watch(w)
 
 	// Traffic: the load generator waits for its last call before returning.
@@ -210,6 +237,11 @@ func runWorld(ctx context.Context, set settings, m mode, v view) (*world, error)
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		shutErr = errors.Join(shutErr, err)
+	}
+	if obs != nil {
+		if err := obs.close(); err != nil {
+			shutErr = errors.Join(shutErr, fmt.Errorf("-observe: %w", err))
+		}
 	}
 	closeClient()
 	upstream.Close()

@@ -71,6 +71,7 @@ type phase struct {
 // settings are the scaled values a run uses, derived from the flags.
 type settings struct {
 	scenario string
+	observe  string // -observe's address, "" for none
 	phases   []phase
 	duration time.Duration
 	rate     int
@@ -123,6 +124,7 @@ func scale(cfg config) settings {
 	phases[len(phases)-1].end = d
 	return settings{
 		scenario:       cfg.scenario,
+		observe:        cfg.observe,
 		phases:         phases,
 		duration:       d,
 		rate:           cfg.rate,
