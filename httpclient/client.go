@@ -158,8 +158,9 @@ func (c *Client) Request(ctx context.Context, method, rawURL string, opts ...Req
 	if err != nil {
 		return nil, &url.Error{Op: urlErrorOp(method), URL: redactRaw(rawURL), Err: err}
 	}
-	// R18: an open circuit fails the call before anything is built.
-	if st != nil && st.br != nil {
+	// R18: an open circuit fails the call before anything is built; an
+	// invalid method is the caller's mistake, which NewRequest reports.
+	if st != nil && st.br != nil && (method == "" || isToken(method)) {
 		if oe := st.br.Peek(); oe != nil {
 			err := &url.Error{Op: urlErrorOp(method), URL: redactRaw(target), Err: st.circuitError(oe)}
 			if c.callHooks {

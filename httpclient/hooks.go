@@ -34,8 +34,9 @@ type Hooks struct {
 	// redirect chain, around all of its attempts, waits and hedges. The
 	// context returned (a nil one leaves ctx) becomes the call's: every
 	// attempt's context and the other hooks' of this call derive from it,
-	// so a span started here is the parent of the attempts' spans. It must
-	// derive from ctx, whose deadline and cancellation it carries. req is
+	// so a span started here is the parent of the attempts' spans. Only
+	// its values count: the call keeps ctx's deadline and cancellation,
+	// so that a hook cannot end a call or stretch it. req is
 	// nil, and Call.Max 0, for a call of the verbs that an open circuit
 	// refused before its request was built (R18, R64).
 	CallStart func(ctx context.Context, req *http.Request, c Call) context.Context
@@ -70,7 +71,7 @@ type Hooks struct {
 // Call describes one request through the retry loop (one request of a
 // redirect chain).
 type Call struct {
-	Method string // upper case; "GET" for an empty method
+	Method string // as given (methods are case-sensitive); "GET" for an empty one
 	Origin string // normalised scheme://host:port
 	Path   string // escaped path, no query
 	Max    int    // as Attempt.Max; 0 for a call refused before its request was built

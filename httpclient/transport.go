@@ -49,12 +49,34 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return h.run()
 }
 
+// hookContext is the caller's context with the values of the one a
+// CallStart hook returned with another cancellation.
+type hookContext struct {
+	context.Context // the caller's: deadline, cancellation, error
+	values          context.Context
+}
+
+func (c *hookContext) Value(key any) any {
+	if v := c.values.Value(key); v != nil {
+		return v
+	}
+	return c.Context.Value(key)
+}
+
 // observed is run between the call hooks (R64).
 func (h *hop) observed() (*http.Response, error) {
 	c := h.c
 	call := Call{Method: h.a.Method, Origin: h.a.Origin, Path: h.a.Path, Max: h.a.Max}
 	start := time.Now()
-	h.ctx = c.callStart(h.ctx, h.req, call)
+	if nc := c.callStart(h.ctx, h.req, call); nc != h.ctx {
+		if nc.Done() != h.ctx.Done() {
+			// Another cancellation than the caller's: take the values
+			// only, so that a hook can neither end the call nor cost
+			// the caller its deadline (R64).
+			nc = &hookContext{Context: h.ctx, values: nc}
+		}
+		h.ctx = nc
+	}
 	resp, err := h.run()
 	r := CallResult{Err: err, Last: h.last, Duration: time.Since(start)}
 	r.Attempts, r.Stop = Attempts(resp, err)

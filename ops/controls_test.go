@@ -29,7 +29,7 @@ func stateOf(t *testing.T, c *httpclient.Client) breaker.State {
 // has no form and no token.
 func TestControls_R63_RefusedWithoutOptIn(t *testing.T) {
 	c := newClient(t, nil)
-	h := Handler(c)
+	h := Handler(c, WithHosts("example.com"))
 	if tok := pageToken(t, h); tok != "" {
 		t.Errorf("the read-only page embeds a token")
 	}
@@ -59,12 +59,12 @@ func TestControls_R63_RefusedWithoutOptIn(t *testing.T) {
 // with a foreign Origin.
 func TestControls_R63_CrossSiteAndTokenRefused(t *testing.T) {
 	c := newClient(t, nil)
-	h := Handler(c, WithControls())
+	h := Handler(c, WithHosts("example.com"), WithControls())
 	tok := pageToken(t, h)
 	if len(tok) != 64 {
 		t.Fatalf("page token %q, want 64 hex digits", tok)
 	}
-	if other := pageToken(t, Handler(c, WithControls())); other == tok {
+	if other := pageToken(t, Handler(c, WithHosts("example.com"), WithControls())); other == tok {
 		t.Errorf("two handlers share a token")
 	}
 	good := func() url.Values { return url.Values{"origin": {target}, "for": {"5m"}, "token": {tok}} }
@@ -109,7 +109,7 @@ func TestControls_R63_CrossSiteAndTokenRefused(t *testing.T) {
 // really closes), answering 303 to the page or JSON when asked.
 func TestControls_R63_AcceptedSameOrigin(t *testing.T) {
 	c := newClient(t, nil)
-	h := Handler(c, WithControls())
+	h := Handler(c, WithHosts("example.com"), WithControls())
 	tok := pageToken(t, h)
 
 	start := time.Now()
@@ -176,7 +176,7 @@ func TestControls_R63_AcceptedSameOrigin(t *testing.T) {
 // routes answer 405 with Allow: POST.
 func TestControls_R63_MethodNotAllowed(t *testing.T) {
 	c := newClient(t, nil)
-	h := Handler(c, WithControls())
+	h := Handler(c, WithHosts("example.com"), WithControls())
 	for _, p := range []string{"/isolate", "/reset"} {
 		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPut} {
 			rec := serve(h, m, p+"?origin="+url.QueryEscape(target)+"&for=5m", nil)
@@ -194,7 +194,7 @@ func TestControls_R63_MethodNotAllowed(t *testing.T) {
 // a 400 that changes nothing.
 func TestControls_R63_BadInput(t *testing.T) {
 	c := newClient(t, nil)
-	h := Handler(c, WithControls())
+	h := Handler(c, WithHosts("example.com"), WithControls())
 	tok := pageToken(t, h)
 	cases := []struct {
 		name, target string
@@ -259,7 +259,7 @@ func TestControls_R63_BadInput(t *testing.T) {
 // controls answer 400 with the client's reason.
 func TestControls_R63_BreakerDisabled(t *testing.T) {
 	c := newClient(t, nil, httpclient.WithCircuitBreaker(0, 0))
-	h := Handler(c, WithControls())
+	h := Handler(c, WithHosts("example.com"), WithControls())
 	tok := pageToken(t, h)
 	rec := serve(h, http.MethodPost, "/isolate", url.Values{"origin": {target}, "for": {"5m"}, "token": {tok}})
 	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "disabled") {
@@ -273,7 +273,7 @@ func TestControls_R63_BreakerDisabled(t *testing.T) {
 // that is not http or https.
 func TestControls_R63_OriginDefaultPort(t *testing.T) {
 	c := newClient(t, nil)
-	h := Handler(c, WithControls())
+	h := Handler(c, WithHosts("example.com", "ops.test"), WithControls())
 	tok := pageToken(t, h)
 	for _, tc := range []struct {
 		host, origin string
@@ -347,6 +347,44 @@ func TestControls_R63_AcceptQZero(t *testing.T) {
 		}
 		if got := wantsJSON(r); got != want {
 			t.Errorf("Accept %q: wantsJSON = %v, want %v", accept, got, want)
+		}
+	}
+}
+
+// TestHosts_R63_OnlyKnownHosts: the handler answers an IP address,
+// localhost and the names given to WithHosts, on every route; any other
+// Host is refused, so that a page rebound to the handler's address cannot
+// read it or post to it (DNS rebinding).
+func TestHosts_R63_OnlyKnownHosts(t *testing.T) {
+	h := Handler(newClient(t, nil), WithHosts("Ops.Internal.", "admin.test"), WithControls())
+	for host, ok := range map[string]bool{
+		"127.0.0.1:9090":      true,
+		"10.1.2.3":            true,
+		"[::1]:9090":          true,
+		"[fe80::1%25eth0]:80": true, // an address with a zone
+		"localhost:9090":      true,
+		"LOCALHOST":           true,
+		"grafana.localhost":   true,
+		"ops.internal:8443":   true,
+		"OPS.INTERNAL.":       true,
+		"admin.test":          true,
+		"evil.example":        false,
+		"ops.internal.evil":   false,
+		"localhost.evil":      false,
+		"":                    false,
+		"127.0.0.1.nip.io":    false,
+	} {
+		for _, target := range []string{"/", "/state.json"} {
+			req := httptest.NewRequest(http.MethodGet, target, nil)
+			req.Host = host
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if got := rec.Code == http.StatusOK; got != ok {
+				t.Errorf("GET %s with Host %q: %d, want ok=%v", target, host, rec.Code, ok)
+			}
+			if !ok && (strings.Contains(rec.Body.String(), "token") || rec.Header().Get("Cache-Control") != "no-store") {
+				t.Errorf("Host %q: a refusal must show nothing and carry the security headers: %q", host, rec.Body)
+			}
 		}
 	}
 }

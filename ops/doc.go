@@ -30,6 +30,12 @@
 //
 // # Cross-site requests
 //
+// Every route answers only a request whose Host is an IP address,
+// localhost (or a name under it) or a name given to WithHosts, and refuses
+// any other with 403: a page on a name an attacker controls, rebound by DNS
+// to the handler's address, is same-origin to the browser, and its Host is
+// what gives it away.
+//
 // A POST is refused with 403 unless all three hold: its Sec-Fetch-Site header
 // is absent or "same-origin"; its Origin header, when present, is an http or
 // https origin that names the request's Host (a default port counts as none,

@@ -85,7 +85,7 @@ func ExampleHandler() {
 	defer client.Close()
 
 	admin := http.NewServeMux()
-	admin.Handle("/debug/ops/", http.StripPrefix("/debug/ops", ops.Handler(client)))
+	admin.Handle("/debug/ops/", http.StripPrefix("/debug/ops", ops.Handler(client, ops.WithHosts("example.com"))))
 
 	st := getState(admin, "/debug/ops/state.json")
 	fmt.Println("origins_total:", st.OriginsTotal)
@@ -111,7 +111,7 @@ func ExampleHandler_adminListener() {
 	defer client.Close()
 
 	admin := http.NewServeMux()
-	admin.Handle("/debug/ops/", http.StripPrefix("/debug/ops", ops.Handler(client, ops.WithControls())))
+	admin.Handle("/debug/ops/", http.StripPrefix("/debug/ops", ops.Handler(client, ops.WithHosts("ops.internal"), ops.WithControls())))
 	srv := &http.Server{
 		Addr:              "127.0.0.1:9090", // an internal port, not the public listener
 		Handler:           requireOperator("operator", passwordFromSecretStore(), admin),
@@ -148,7 +148,7 @@ func passwordFromSecretStore() string { return "" }
 func ExampleWithControls() {
 	client := exampleClient("search.internal")
 	defer client.Close()
-	h := ops.Handler(client, ops.WithControls())
+	h := ops.Handler(client, ops.WithHosts("example.com"), ops.WithControls())
 	fmt.Println("controls:", getState(h, "/state.json").Controls)
 
 	post := func(path string, form url.Values) *httptest.ResponseRecorder {
@@ -192,7 +192,7 @@ func ExampleWithMaxOrigins() {
 	client := exampleClient("a.internal", "b.internal", "c.internal", "d.internal", "billing.internal")
 	defer client.Close()
 
-	st := getState(ops.Handler(client, ops.WithMaxOrigins(3)), "/state.json")
+	st := getState(ops.Handler(client, ops.WithHosts("example.com"), ops.WithMaxOrigins(3)), "/state.json")
 	for _, o := range st.Origins {
 		fmt.Println(o.Origin, o.Breaker.State)
 	}

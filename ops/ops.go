@@ -3,7 +3,10 @@ package ops
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 
 	"github.com/tempestsdk/tempest/httpclient"
 )
@@ -17,12 +20,30 @@ type Option func(*config)
 type config struct {
 	controls   bool
 	maxOrigins int
+	hosts      map[string]bool // WithHosts, lower case
 }
 
 // WithControls enables the POST routes /isolate and /reset and the page's
 // forms for them. Without it they answer 403 and the page is read-only.
 func WithControls() Option {
 	return func(c *config) { c.controls = true }
+}
+
+// WithHosts names the host names (without a port) the handler answers to,
+// beside IP addresses and localhost, which it always answers to. A request
+// whose Host is another name is refused with 403: a page on a name an
+// attacker controls and rebinds to the handler's address (DNS rebinding)
+// is same-origin to the browser, and the Host header is what tells it
+// apart (R63).
+func WithHosts(names ...string) Option {
+	return func(c *config) {
+		if c.hosts == nil {
+			c.hosts = make(map[string]bool, len(names))
+		}
+		for _, n := range names {
+			c.hosts[strings.ToLower(strings.TrimSuffix(n, "."))] = true
+		}
+	}
 }
 
 // WithMaxOrigins sets how many origins the page and the JSON list, open
@@ -65,6 +86,10 @@ type handler struct {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
+	if !h.hostAllowed(r.Host) {
+		http.Error(w, "ops: refused: the request's Host is not an IP address, localhost or a name given to WithHosts (a guard against DNS rebinding)", http.StatusForbidden)
+		return
+	}
 	if r.Method == http.MethodHead {
 		w = headWriter{w}
 	}
@@ -84,6 +109,23 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "ops: not found", http.StatusNotFound)
 	}
+}
+
+// hostAllowed reports whether the handler answers to host (a Host header,
+// with or without a port): an IP address, localhost or a subdomain of it,
+// or a name given to WithHosts.
+func (h *handler) hostAllowed(host string) bool {
+	if name, _, err := net.SplitHostPort(host); err == nil {
+		host = name
+	}
+	host = strings.ToLower(strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"), "."))
+	if host == "" {
+		return false
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	return host == "localhost" || strings.HasSuffix(host, ".localhost") || h.cfg.hosts[host]
 }
 
 // allowGet answers 405 to a method other than GET and HEAD, and reports

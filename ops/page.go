@@ -158,7 +158,7 @@ tr.state-open td{background:#fde0de}tr.state-half-open td{background:#fff1c2}tr.
 <body>
 <h1>HTTP client: breakers, budgets and give-ups</h1>
 <p class="note">This page belongs on an internal port, behind the service's own authentication: it shows which upstreams fail{{if .Controls}}, and its forms open and close their circuits{{end}}.</p>
-<p>Read at {{.Generated}}; reloads every 5 s. {{.Total}} origins: {{index .Counts 0}} open, {{index .Counts 1}} half-open, {{index .Counts 2}} closed.{{if .Omitted}} <strong>{{.Omitted}} more origins not listed</strong> (open circuits are listed first).{{end}}</p>
+<p>Read at {{.Generated}}; reloads every 5 s. {{.Total}} origin{{if ne .Total 1}}s{{end}}: {{index .Counts 0}} open, {{index .Counts 1}} half-open, {{index .Counts 2}} closed.{{if .Omitted}} <strong>{{.Omitted}} more origins not listed</strong> (open circuits are listed first).{{end}}</p>
 {{- if .Controls}}
 <div><form method="post" action="{{.Action}}isolate"><input type="hidden" name="token" value="{{.Token}}"><label>Isolate origin <input name="origin" placeholder="https://host:port" required></label> for <input name="for" value="5m" required> <button>isolate</button></form></div>
 {{- end}}

@@ -17,7 +17,7 @@ import (
 func TestPage_R63_Escaped(t *testing.T) {
 	c := newClient(t, []string{"down.test"})
 	get(t, c, "http://down.test/%3Cscript%3Ealert(1)%3C/script%3E'onmouseover=x?token=hunter2")
-	rec := serve(Handler(c, WithControls()), http.MethodGet, "/", nil)
+	rec := serve(Handler(c, WithHosts("example.com"), WithControls()), http.MethodGet, "/", nil)
 	page := rec.Body.String()
 	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Fatalf("GET /: %d %q", rec.Code, rec.Header().Get("Content-Type"))
@@ -69,7 +69,7 @@ func TestPage_R63_TemplateEscapes(t *testing.T) {
 
 // TestPage_R63_SecurityHeaders: every kind of answer carries the headers.
 func TestPage_R63_SecurityHeaders(t *testing.T) {
-	h := Handler(newClient(t, nil), WithControls())
+	h := Handler(newClient(t, nil), WithHosts("example.com"), WithControls())
 	for _, tc := range []struct{ method, target string }{
 		{http.MethodGet, "/"}, {http.MethodGet, "/state.json"}, {http.MethodGet, "/missing"},
 		{http.MethodPost, "/"}, {http.MethodGet, "/isolate"}, {http.MethodPost, "/isolate"}, {http.MethodPost, "/reset"},
@@ -84,9 +84,9 @@ func TestPage_R63_SecurityHeaders(t *testing.T) {
 func TestPage_R63_FormActionsBesideThePage(t *testing.T) {
 	c := newClient(t, nil)
 	mux := http.NewServeMux()
-	mux.Handle("/debug/ops/", http.StripPrefix("/debug/ops", Handler(c, WithControls())))
-	mux.Handle("/admin/", http.StripPrefix("/admin/", Handler(c, WithControls())))
-	mux.Handle("/x/a:b", http.StripPrefix("/x/a:b", Handler(c, WithControls())))
+	mux.Handle("/debug/ops/", http.StripPrefix("/debug/ops", Handler(c, WithHosts("example.com"), WithControls())))
+	mux.Handle("/admin/", http.StripPrefix("/admin/", Handler(c, WithHosts("example.com"), WithControls())))
+	mux.Handle("/x/a:b", http.StripPrefix("/x/a:b", Handler(c, WithHosts("example.com"), WithControls())))
 	for _, tc := range []struct{ page, action string }{
 		{"/debug/ops/", `action="./isolate"`},
 		{"/admin/", `action="./isolate"`},

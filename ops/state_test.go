@@ -98,7 +98,7 @@ func TestJSON_R63_FieldByField(t *testing.T) {
 	}
 	after := time.Now()
 
-	raw, _ := getState(t, Handler(c))
+	raw, _ := getState(t, Handler(c, WithHosts("example.com")))
 	if got, want := keys(t, raw), "controls,generated_at,give_ups,origins,origins_omitted,origins_total"; got != want {
 		t.Errorf("top-level keys %s, want %s", got, want)
 	}
@@ -202,7 +202,7 @@ func TestJSON_R63_FieldByField(t *testing.T) {
 	}
 
 	// With controls, the flag says so; the query of a call never shows.
-	rec := serve(Handler(c, WithControls()), http.MethodGet, "/state.json", nil)
+	rec := serve(Handler(c, WithHosts("example.com"), WithControls()), http.MethodGet, "/state.json", nil)
 	if !strings.Contains(rec.Body.String(), `"controls": true`) {
 		t.Errorf("with WithControls, controls is not true:\n%s", rec.Body)
 	}
@@ -215,7 +215,7 @@ func TestJSON_R63_FieldByField(t *testing.T) {
 // lists, not nulls.
 func TestJSON_R63_EmptyLists(t *testing.T) {
 	c := newClient(t, nil)
-	rec := serve(Handler(c), http.MethodGet, "/state.json", nil)
+	rec := serve(Handler(c, WithHosts("example.com")), http.MethodGet, "/state.json", nil)
 	for _, want := range []string{`"origins": []`, `"give_ups": []`, `"origins_total": 0`} {
 		if !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("JSON lacks %s:\n%s", want, rec.Body)
@@ -229,7 +229,7 @@ func TestJSON_R63_BudgetOnlyOrigins(t *testing.T) {
 	c := newClient(t, nil, httpclient.WithCircuitBreaker(0, 0))
 	get(t, c, "http://b.test/")
 	get(t, c, "http://a.test/")
-	raw, _ := getState(t, Handler(c))
+	raw, _ := getState(t, Handler(c, WithHosts("example.com")))
 	for i, want := range []string{"http://a.test:80", "http://b.test:80"} {
 		o := at(t, raw, "origins", i)
 		if got := keys(t, o); got != "budget,origin" {
@@ -239,7 +239,7 @@ func TestJSON_R63_BudgetOnlyOrigins(t *testing.T) {
 			t.Errorf("origins[%d] = %v, want %s", i, got, want)
 		}
 	}
-	page := serve(Handler(c), http.MethodGet, "/", nil).Body.String()
+	page := serve(Handler(c, WithHosts("example.com")), http.MethodGet, "/", nil).Body.String()
 	if !strings.Contains(page, "no breaker") || strings.Count(page, `class="state-closed"`) != 2 {
 		t.Errorf("the page does not show two origins with no breaker:\n%s", page)
 	}
@@ -278,7 +278,7 @@ func TestOrigins_R63_OrderedAndBounded(t *testing.T) {
 	}
 
 	for _, controls := range []bool{false, true} {
-		opts := []Option{WithMaxOrigins(50)}
+		opts := []Option{WithHosts("example.com"), WithMaxOrigins(50)}
 		if controls {
 			opts = append(opts, WithControls())
 		}
@@ -325,10 +325,10 @@ func TestOrigins_R63_OrderedAndBounded(t *testing.T) {
 	}
 
 	// The default is 200.
-	if _, st := getState(t, Handler(c)); len(st.Origins) != 200 || st.OriginsOmitted != total-200 {
+	if _, st := getState(t, Handler(c, WithHosts("example.com"))); len(st.Origins) != 200 || st.OriginsOmitted != total-200 {
 		t.Errorf("default: %d listed, %d omitted; want 200, %d", len(st.Origins), st.OriginsOmitted, total-200)
 	}
-	if _, st := getState(t, Handler(c, WithMaxOrigins(0), nil)); len(st.Origins) != 200 {
+	if _, st := getState(t, Handler(c, WithHosts("example.com"), WithMaxOrigins(0), nil)); len(st.Origins) != 200 {
 		t.Errorf("WithMaxOrigins(0): %d listed, want the default 200", len(st.Origins))
 	}
 }
@@ -336,7 +336,7 @@ func TestOrigins_R63_OrderedAndBounded(t *testing.T) {
 // TestHandler_R63_NilClient: a nil client gives a handler that answers 500
 // with a clear message, and does not panic.
 func TestHandler_R63_NilClient(t *testing.T) {
-	h := Handler(nil, WithControls())
+	h := Handler(nil, WithHosts("example.com"), WithControls())
 	for _, target := range []string{"/", "/state.json", "/isolate"} {
 		rec := serve(h, http.MethodGet, target, nil)
 		if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "nil *httpclient.Client") {
@@ -349,7 +349,7 @@ func TestHandler_R63_NilClient(t *testing.T) {
 // TestRoutes_R63_MethodsAndPaths: GET and HEAD on the page and the JSON,
 // 405 with Allow for other methods, 404 elsewhere.
 func TestRoutes_R63_MethodsAndPaths(t *testing.T) {
-	h := Handler(newClient(t, nil))
+	h := Handler(newClient(t, nil), WithHosts("example.com"))
 	for _, target := range []string{"", "/", "/state.json"} {
 		for _, m := range []string{http.MethodGet, http.MethodHead} {
 			req := serveTarget(h, m, target)
@@ -379,7 +379,7 @@ func TestRoutes_R63_MethodsAndPaths(t *testing.T) {
 func TestRoutes_R63_HeadHasNoBody(t *testing.T) {
 	c := newClient(t, []string{"down.test"})
 	get(t, c, "http://down.test/x")
-	for _, h := range []http.Handler{Handler(c), Handler(c, WithControls()), Handler(nil)} {
+	for _, h := range []http.Handler{Handler(c, WithHosts("example.com")), Handler(c, WithHosts("example.com"), WithControls()), Handler(nil, WithHosts("example.com"))} {
 		for _, target := range []string{"", "/", "/state.json", "/nope", "/isolate"} {
 			getRec := serveTarget(h, http.MethodGet, target)
 			rec := serveTarget(h, http.MethodHead, target)
@@ -404,7 +404,7 @@ func TestRoutes_R63_HeadHasNoBody(t *testing.T) {
 		}
 	}
 
-	srv := httptest.NewServer(Handler(c))
+	srv := httptest.NewServer(Handler(c, WithHosts("example.com")))
 	defer srv.Close()
 	for _, p := range []string{"/", "/state.json"} {
 		resp, err := srv.Client().Head(srv.URL + p)

@@ -134,13 +134,18 @@ func (i *Instrumentation) callStart(ctx context.Context, _ *http.Request, c http
 
 func (i *Instrumentation) callDone(ctx context.Context, c httpclient.Call, r httpclient.CallResult) {
 	s := i.call(ctx)
+	if s != nil && s.span != nil {
+		// Ended whatever the meter does: a panicking instrument must not
+		// leave the span open.
+		defer s.span.End()
+	}
 	o, m := i.series(s, c.Origin, c.Method)
 	var class string
 	if r.Err != nil {
 		class = string(httpclient.ClassOf(r.Err))
 	}
 	et := errorType(r.Status, class)
-	ms := o.measure(i.origins, setKey{kind: kindCall, method: m, status: r.Status, errType: et, stop: string(r.Stop)})
+	ms := o.measure(i.origins, setKey{kind: kindCall, method: m, status: metricStatus(r.Status), errType: et, stop: string(r.Stop)})
 	i.calls.Add(ctx, 1, ms.add...)
 	i.callDuration.Record(ctx, r.Duration.Seconds(), ms.rec...)
 	if r.Attempts == 0 && r.Stop == httpclient.StopCircuitOpen {
@@ -164,7 +169,6 @@ func (i *Instrumentation) callDone(ctx context.Context, c httpclient.Call, r htt
 		attrs = append(attrs, attrStop.String(string(r.Stop)), attrAttempts.Int(r.Attempts))
 		s.span.SetAttributes(attrs...)
 	}
-	s.span.End()
 }
 
 func (i *Instrumentation) attemptStart(ctx context.Context, req *http.Request, a httpclient.Attempt) context.Context {
@@ -199,6 +203,14 @@ func (i *Instrumentation) attemptStart(ctx context.Context, req *http.Request, a
 		i.inject(ctx, req)
 		return nil
 	}
+	defer func() {
+		// A propagator that panics loses this context (the client drops
+		// a panicking hook's), and with it the span: end it here.
+		if v := recover(); v != nil {
+			span.End()
+			panic(v)
+		}
+	}()
 	i.inject(actx, req)
 	return &attemptState{Context: actx, key: attemptKey{i}, span: span}
 }
@@ -230,13 +242,16 @@ func (i *Instrumentation) inject(ctx context.Context, req *http.Request) {
 
 func (i *Instrumentation) attemptDone(ctx context.Context, a httpclient.Attempt, r httpclient.AttemptResult) {
 	s := i.call(ctx)
+	as, _ := ctx.Value(attemptKey{i}).(*attemptState)
+	if as != nil {
+		defer as.span.End() // whatever the meter does
+	}
 	o, m := i.series(s, a.Origin, a.Method)
 	et := errorType(r.Status, string(r.Class))
 	if i.reqDuration != nil {
 		i.reqDuration.Record(ctx, r.Duration.Seconds(), o.measure(i.origins,
-			setKey{kind: kindAttempt, method: m, status: r.Status, errType: et, n: max(a.N-1, 0)}).rec...)
+			setKey{kind: kindAttempt, method: m, status: metricStatus(r.Status), errType: et, n: max(a.N-1, 0)}).rec...)
 	}
-	as, _ := ctx.Value(attemptKey{i}).(*attemptState)
 	switch {
 	case as != nil:
 		if as.span.IsRecording() {
@@ -245,7 +260,6 @@ func (i *Instrumentation) attemptDone(ctx context.Context, a httpclient.Attempt,
 				as.span.SetStatus(codes.Error, string(r.Class))
 			}
 		}
-		as.span.End()
 	case i.noAttempts && s.recording():
 		s.span.AddEvent("attempt", trace.WithAttributes(appendResult(appendAttempt(make([]attribute.KeyValue, 0, 7), a), r.Status, et)...))
 	}

@@ -3,6 +3,7 @@ package otel
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 
 	global "go.opentelemetry.io/otel"
@@ -49,8 +50,14 @@ type Instrumentation struct {
 
 // New returns an Instrumentation that records on the providers the options
 // name (the global ones by default). The error joins every invalid option
-// and every instrument the meter refused.
-func New(opts ...Option) (*Instrumentation, error) {
+// and every instrument the meter refused; a provider that returns nil, or
+// panics, is an error too.
+func New(opts ...Option) (inst *Instrumentation, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			inst, err = nil, fmt.Errorf("otel: a provider panicked in New: %v", v)
+		}
+	}()
 	cfg := config{maxOrigins: DefaultMaxOrigins}
 	for _, o := range opts {
 		if o != nil {
@@ -70,8 +77,12 @@ func New(opts ...Option) (*Instrumentation, error) {
 		cfg.prop = global.GetTextMapPropagator()
 	}
 	_, noSpans := cfg.tp.(tracenoop.TracerProvider)
+	tracer := cfg.tp.Tracer(scope, trace.WithSchemaURL(semconv.SchemaURL))
+	if tracer == nil {
+		return nil, errors.New("otel: the TracerProvider returned a nil Tracer")
+	}
 	i := &Instrumentation{
-		tracer:     cfg.tp.Tracer(scope, trace.WithSchemaURL(semconv.SchemaURL)),
+		tracer:     tracer,
 		prop:       cfg.prop,
 		noHTTP:     cfg.noHTTP,
 		noAttempts: cfg.noAttempts,
@@ -79,7 +90,11 @@ func New(opts ...Option) (*Instrumentation, error) {
 		origins:    newOrigins(cfg.maxOrigins),
 		observed:   make(map[*httpclient.Client]struct{}),
 	}
-	if err := i.instruments(cfg.mp.Meter(scope, metric.WithSchemaURL(semconv.SchemaURL))); err != nil {
+	m := cfg.mp.Meter(scope, metric.WithSchemaURL(semconv.SchemaURL))
+	if m == nil {
+		return nil, errors.New("otel: the MeterProvider returned a nil Meter")
+	}
+	if err := i.instruments(m); err != nil {
 		return nil, err
 	}
 	i.hooks = httpclient.Hooks{
@@ -134,6 +149,15 @@ func (i *Instrumentation) instruments(m metric.Meter) error {
 	check(err)
 	if len(errs) > 0 {
 		return fmt.Errorf("otel: making the instruments: %w", errors.Join(errs...))
+	}
+	for _, inst := range []any{i.callDuration, i.calls, i.attempts, i.retries, i.giveUps, i.fastFails, i.budgetExhausted,
+		i.hedges, i.hedgeWins, i.transitions, i.breakerState, i.untilHalfOpen} {
+		if inst == nil || reflect.ValueOf(inst).Kind() == reflect.Pointer && reflect.ValueOf(inst).IsNil() {
+			return errors.New("otel: the meter returned a nil instrument")
+		}
+	}
+	if !i.noHTTP && i.reqDuration == nil {
+		return errors.New("otel: the meter returned a nil instrument")
 	}
 	if _, err := m.RegisterCallback(i.observe, i.breakerState, i.untilHalfOpen); err != nil {
 		return fmt.Errorf("otel: registering the breaker callback: %w", err)

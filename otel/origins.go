@@ -74,7 +74,7 @@ const (
 type setKey struct {
 	kind    kind
 	method  string // http.request.method, normalised
-	status  int    // http.response.status_code; 0 for none
+	status  int    // http.response.status_code, 100 to 599; 0 for none (see metricStatus)
 	errType string // error.type; "" for none
 	stop    string // tempest.stop
 	reason  string // tempest.retry.reason; "" for none
@@ -306,6 +306,17 @@ var statusText = func() (s [600]string) {
 	}
 	return s
 }()
+
+// metricStatus is the status code a metric carries: 100 to 599 as they
+// are, any other (an upstream can send 000 to 999, a RoundTripper any int)
+// none, so that odd statuses cannot multiply the series; their error.type
+// is _OTHER.
+func metricStatus(status int) int {
+	if status < 100 || status >= len(statusText) {
+		return 0
+	}
+	return status
+}
 
 // errorType returns the error.type of an outcome: the status code for a
 // 4xx or 5xx response (semconv: client requests fail on both), the class

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -57,7 +58,7 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 		"run the scenario with a plain http.Client, a naive retry loop and tempest, and print them side by side")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "print only the summary line (and, with -compare, the table)")
 	fs.StringVar(&cfg.observe, "observe", "",
-		"serve the client's operator page (/ops/) and its metrics (/metrics, Prometheus) on this address, such as 127.0.0.1:9090, while the scenario runs")
+		"serve the client's operator page (/ops/) and its metrics (/metrics, Prometheus) on this address, such as 127.0.0.1:9464 (loopback only), while the scenario runs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
@@ -84,8 +85,14 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 		return cfg, fmt.Errorf("-scenario %q: want one of %s", cfg.scenario, strings.Join(scenarioNames(), ", "))
 	}
 	if set["observe"] {
-		if _, _, err := net.SplitHostPort(cfg.observe); err != nil {
-			return cfg, fmt.Errorf("-observe %q: want host:port, such as 127.0.0.1:9090", cfg.observe)
+		host, _, err := net.SplitHostPort(cfg.observe)
+		if err != nil {
+			return cfg, fmt.Errorf("-observe %q: want host:port, such as 127.0.0.1:9464", cfg.observe)
+		}
+		// The demo's operator page has its controls on and no
+		// authentication: loopback only.
+		if ip, err := netip.ParseAddr(host); host != "localhost" && (err != nil || !ip.IsLoopback()) {
+			return cfg, fmt.Errorf("-observe %q: the demo serves its operator controls without authentication, so only on a loopback address, such as 127.0.0.1:9464", cfg.observe)
 		}
 	}
 	if set["svg"] && strings.TrimSpace(cfg.svg) == "" {
