@@ -10,7 +10,7 @@ MODULES := $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \;
 
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: all test demo fmt-check vet staticcheck api-check api race bench bench-suite bench-report bench-check bench-syscalls bench-curves bench-load bench-core bench-smoke fuzz trust-scale
+.PHONY: all test demo fmt-check vet staticcheck api-check api race bench bench-suite bench-report bench-check bench-syscalls bench-curves bench-load bench-otel bench-core bench-smoke demo-shots fuzz trust-scale
 
 all: test
 
@@ -97,6 +97,19 @@ bench-curves:
 bench-load:
 	mkdir -p docs/bench && cd bench && $(GO) run ./cmd/benchload -commit "$(BENCH_COMMIT)" -md ../docs/bench/load.md -json load.out
 	$(MAKE) bench-report
+
+# The README's screenshot of the operator page during the demo's outage and
+# its excerpt of /metrics (needs Chromium). Not part of make test.
+demo-shots:
+	scripts/observe-shot.sh
+
+# The cost of observability (issue 11): Tempest alone, with the otel
+# module (spans and metrics; metrics alone), and under otelhttp's Transport
+# instead, in 8 interleaved passes; benchstat sets them side by side. About
+# 40 s. docs/bench/otel.txt keeps the raw figures.
+bench-otel:
+	mkdir -p docs/bench; set -o pipefail; cd bench && $(GO) test -c -o otel.test . && { echo "commit: $(BENCH_COMMIT)"; for i in $(BENCH_PASSES); do ./otel.test -test.run '^$$' -test.bench '^BenchmarkObservability$$' -test.benchmem -test.count=1; done; } | tee ../docs/bench/otel.txt
+	cd bench && $(BENCHSTAT) -col /client ../docs/bench/otel.txt | tee ../docs/bench/otel-benchstat.txt
 
 # docs/benchmarks.{md,svg} from the committed figures under docs/.
 bench-report:

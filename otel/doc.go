@@ -31,20 +31,23 @@
 // request (traceparent), so the upstream's span is a child of the attempt
 // that reached it, and each attempt names a span of its own.
 //
-// Both carry http.request.method (and http.request.method_original for
-// "_OTHER"), server.address, server.port, url.scheme and url.full (the
-// escaped path and no query: the client never gives hooks the query).
-// The call span adds tempest.request_id (the request ID of its context)
-// and, at its end, http.response.status_code, error.type, tempest.stop
-// (why the retry loop ended, an httpclient.Stop) and tempest.attempts; a
-// "retry" event marks each wait (tempest.attempt of the attempt retried,
-// tempest.retry.wait in seconds, tempest.retry.reason, tempest.retry.after).
-// The attempt span adds tempest.attempt (1 for the first), tempest.hedge
-// (0 for the attempt itself, k for its k-th hedge), tempest.probe,
+// An attempt span carries what semconv requires of an HTTP client span:
+// http.request.method (and http.request.method_original for "_OTHER"),
+// server.address, server.port and url.full (the escaped path and no query:
+// the client never gives hooks the query); and tempest.attempt (1 for the
+// first), tempest.hedge (k for a k-th hedge; absent on the attempt
+// itself), tempest.probe (true on a half-open probe; absent otherwise),
 // tempest.breaker.state at admission (closed or half_open; absent with the
 // breaker disabled), http.request.resend_count from the second attempt on,
 // tempest.retry.reason (why the attempt before was retried) and, at its
-// end, http.response.status_code and error.type.
+// end, http.response.status_code and error.type. The call span carries
+// http.request.method, url.full and tempest.request_id (the request ID of
+// its context), and at its end http.response.status_code, error.type,
+// tempest.stop (why the retry loop ended, an httpclient.Stop) and
+// tempest.attempts; a "retry" event marks each wait (tempest.attempt of the
+// attempt retried, tempest.retry.wait in seconds, tempest.retry.reason,
+// tempest.retry.after). Attributes are few on purpose: a span's cost grows
+// with them.
 //
 // Status Error goes, as semconv has it for clients, on a span whose
 // outcome is a failure or a 4xx or 5xx response, except an attempt of

@@ -94,23 +94,40 @@ func spanName(m string) string {
 	return m
 }
 
-// requestAttrs returns the span attributes of a request to origin o:
-// its method, server.address and server.port, url.scheme and url.full
-// (the path, with no query or userinfo, which the client never passes to
-// hooks). Spans name the real origin, also one past the bound, whose
-// series o is an _OTHER.
-func requestAttrs(o *origin, m, rawMethod, originName, path string) []attribute.KeyValue {
-	kv := make([]attribute.KeyValue, 0, 6)
+// attemptAttrs returns the attributes every attempt span of a request to
+// origin o starts with, as semconv requires them of an HTTP client span:
+// http.request.method (and the original, for _OTHER), server.address,
+// server.port and url.full (the path, with no query or userinfo, which the
+// client never passes to hooks). Spans name the real origin, also one past
+// the bound, whose series o is an _OTHER.
+func attemptAttrs(o *origin, m, rawMethod, originName, path string) []attribute.KeyValue {
+	kv := make([]attribute.KeyValue, 0, 9)
 	kv = append(kv, semconv.HTTPRequestMethodKey.String(m))
 	if m == other {
 		kv = append(kv, attrMethodOrig.String(rawMethod))
 	}
 	if o.urlBase != "" {
-		return append(append(kv, o.base...), semconv.URLFull(o.urlBase+path))
+		return append(kv, semconv.ServerAddress(o.address), semconv.ServerPort(o.port), semconv.URLFull(o.urlBase+path))
 	}
 	if scheme, host, port, ok := splitOrigin(originName); ok {
-		kv = append(kv, semconv.ServerAddress(host), semconv.ServerPort(port), semconv.URLScheme(scheme),
-			semconv.URLFull(urlBase(scheme, host, port)+path))
+		kv = append(kv, semconv.ServerAddress(host), semconv.ServerPort(port), semconv.URLFull(urlBase(scheme, host, port)+path))
+	}
+	return kv
+}
+
+// callAttrs returns what a call span starts with: the method and url.full,
+// which names the origin too (the attempt spans carry the rest), and the
+// request ID. Few, because a span's cost grows with its attributes.
+func callAttrs(attempt []attribute.KeyValue, ctx context.Context) []attribute.KeyValue {
+	kv := make([]attribute.KeyValue, 0, 4)
+	for _, a := range attempt {
+		switch a.Key {
+		case semconv.HTTPRequestMethodKey, attrMethodOrig, semconv.URLFullKey:
+			kv = append(kv, a)
+		}
+	}
+	if id, ok := requestid.FromContext(ctx); ok {
+		kv = append(kv, attrRequestID.String(id))
 	}
 	return kv
 }
@@ -120,12 +137,8 @@ func (i *Instrumentation) callStart(ctx context.Context, _ *http.Request, c http
 	if !i.spans {
 		return s
 	}
-	s.common = requestAttrs(s.origin, s.method, c.Method, c.Origin, c.Path)
-	attrs := s.common
-	if id, ok := requestid.FromContext(ctx); ok {
-		attrs = append(attrs[:len(attrs):len(attrs)], attrRequestID.String(id))
-	}
-	s.Context, s.span = i.tracer.Start(ctx, spanName(s.method), internalSpan, trace.WithAttributes(attrs...))
+	s.common = attemptAttrs(s.origin, s.method, c.Method, c.Origin, c.Path)
+	s.Context, s.span = i.tracer.Start(ctx, spanName(s.method), internalSpan, trace.WithAttributes(callAttrs(s.common, ctx)...))
 	if s.Context == nil { // a tracer that breaks its contract
 		s.Context = ctx
 	}
@@ -192,7 +205,7 @@ func (i *Instrumentation) attemptStart(ctx context.Context, req *http.Request, a
 			s.mu.Unlock()
 		}
 	} else {
-		common = requestAttrs(o, m, a.Method, a.Origin, a.Path)
+		common = attemptAttrs(o, m, a.Method, a.Origin, a.Path)
 	}
 	attrs := appendAttempt(append(make([]attribute.KeyValue, 0, len(common)+6), common...), a)
 	if reason != "" {
@@ -218,7 +231,13 @@ func (i *Instrumentation) attemptStart(ctx context.Context, req *http.Request, a
 // appendAttempt appends what an attempt span or event says of the
 // attempt itself.
 func appendAttempt(kv []attribute.KeyValue, a httpclient.Attempt) []attribute.KeyValue {
-	kv = append(kv, attrAttempt.Int(a.N), attrHedge.Int(a.Hedge), attrProbe.Bool(a.Probe))
+	kv = append(kv, attrAttempt.Int(a.N))
+	if a.Hedge > 0 {
+		kv = append(kv, attrHedge.Int(a.Hedge))
+	}
+	if a.Probe {
+		kv = append(kv, attrProbe.Bool(true))
+	}
 	if a.Generation != 0 { // 0: the breaker is disabled
 		kv = append(kv, attrBreakerState.String(stateName(a.Breaker)))
 	}
