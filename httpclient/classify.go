@@ -200,6 +200,8 @@ func classOf(err error) Class {
 		return ClassCanceled
 	case errors.Is(err, ErrCircuitOpen):
 		return ClassCircuitOpen
+	case errors.Is(err, ErrRateLimited):
+		return ClassRateLimited
 	case errors.Is(err, ErrClosed):
 		return ClassClosed
 	case errors.Is(err, ErrInvalidRequest):

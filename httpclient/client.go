@@ -72,6 +72,10 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	rate, err := cfg.rate.resolve(cfg.timeout)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	settings := cfg.breakerCfg
 	if !cfg.breakerOff {
 		if err := settings.Validate(); err != nil {
@@ -95,6 +99,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		breaker: settings,
 		closeCh: make(chan struct{}),
 	}
+	c.reg.rate = rate
 	c.callHooks = cfg.hooks.CallStart != nil || cfg.hooks.CallDone != nil
 	c.timed = cfg.hooks.AttemptDone != nil || cfg.logger != nil || settings.SlowCall > 0
 	if err := c.reg.init(c); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/tempestsdk/tempest/breaker"
 	"github.com/tempestsdk/tempest/httpclient"
 	"github.com/tempestsdk/tempest/httpclienttest"
+	"github.com/tempestsdk/tempest/ratelimit"
 )
 
 // The Examples of the client options (With...): each runs against a local
@@ -418,6 +419,42 @@ func ExampleHooks_call() {
 	// GET /orders/7: attempt 1
 	// GET /orders/7: attempt 2
 	// GET /orders/7: status 200 after 2 attempts (settled)
+}
+
+// A rate limit of 2 requests per second per origin, failing fast: the
+// third call in the same instant is refused at once, with when to retry.
+// Without FailFast it would wait for its slot (never past its deadline).
+func ExampleWithRateLimit() {
+	upstream := httpclienttest.NewServer(httpclienttest.Sequence{httpclienttest.OK("ok")})
+	defer upstream.Close()
+
+	client, err := httpclient.New(upstream.URL, httpclient.WithRateLimit(httpclient.RateLimit{
+		PerOrigin: ratelimit.Limit{Rate: 2, Per: time.Second, Burst: 2},
+		FailFast:  true,
+	}))
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+
+	for i := range 3 {
+		resp, err := client.Get(context.Background(), "/quota")
+		var rle *httpclient.RateLimitError
+		if errors.As(err, &rle) {
+			fmt.Printf("call %d: rate limited, retry after about %v\n", i+1, rle.RetryAfter.Round(100*time.Millisecond))
+			continue
+		}
+		if err != nil {
+			fmt.Println("error:", err)
+			return
+		}
+		resp.Body.Close()
+		fmt.Printf("call %d: %d\n", i+1, resp.StatusCode)
+	}
+	// Output:
+	// call 1: 200
+	// call 2: 200
+	// call 3: rate limited, retry after about 500ms
 }
 
 func ExampleWithRetryBudget() {

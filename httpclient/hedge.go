@@ -99,8 +99,25 @@ func (h *hop) race(n int) (res attemptResult, refused error) {
 		if k > 0 && h.c.closed.Load() {
 			return ErrClosed // no hedge starts after Close (R30)
 		}
+		// The rate limit first (R69): the attempt itself may wait for
+		// its slot; a hedge whose slot is not free is not sent.
+		var took rateTaken
+		if k == 0 {
+			t, err := h.rateGate()
+			if err != nil {
+				return err
+			}
+			took = t
+		} else if h.c.reg.rate != nil {
+			_, t, err := h.takeRate(0)
+			if err != nil {
+				return errNoHedge
+			}
+			took = t
+		}
 		ticket, err := h.admit()
 		if err != nil {
+			h.giveRate(took)
 			return err
 		}
 		switch {
@@ -108,6 +125,7 @@ func (h *hop) race(n int) (res attemptResult, refused error) {
 			// No hedge while half-open (R48): a recovering upstream
 			// gets one request per probe slot, not two.
 			ticket.Done(breaker.Ignore)
+			h.giveRate(took)
 			return errNoHedge
 		case ticket.Probe():
 			hedging = false
@@ -115,6 +133,7 @@ func (h *hop) race(n int) (res attemptResult, refused error) {
 		body, err := h.body(n, k)
 		if err != nil {
 			ticket.Done(breaker.Ignore)
+			h.giveRate(took)
 			if k == 0 {
 				return &bodyReplayError{err}
 			}
@@ -126,6 +145,7 @@ func (h *hop) race(n int) (res attemptResult, refused error) {
 		// costs nothing.
 		if (k > 0 || n > 1) && !h.spend() {
 			ticket.Done(breaker.Ignore)
+			h.giveRate(took)
 			closeBody(body)
 			if k == 0 {
 				return errBudgetSpent

@@ -136,6 +136,7 @@ type config struct {
 	hooks          Hooks
 	budget         RetryBudget
 	hedge          HedgePolicy
+	rate           RateLimit
 	attemptHeader  string
 	totalTimeout   time.Duration
 	maxOrigins     int

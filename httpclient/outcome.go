@@ -18,6 +18,7 @@ const (
 	ClassAttemptTimeout Class = "attempt_timeout" // the attempt's own timeout (ErrAttemptTimeout)
 	ClassCanceled       Class = "canceled"        // the caller's context was cancelled
 	ClassCircuitOpen    Class = "circuit_open"    // refused by an open circuit (ErrCircuitOpen)
+	ClassRateLimited    Class = "rate_limited"    // refused by the client's own rate limit (ErrRateLimited)
 	ClassClosed         Class = "closed"          // the client was closed (ErrClosed)
 	ClassInvalidRequest Class = "invalid_request" // the caller built the request wrongly (ErrInvalidRequest)
 	ClassStatus         Class = "status"          // a 4xx or 5xx response, or a *StatusError
@@ -50,6 +51,7 @@ const (
 	StopDeadline          Stop = "deadline"            // the caller's deadline ends before the next attempt could
 	StopBudget            Stop = "budget"              // the origin's retry budget is spent
 	StopCircuitOpen       Stop = "circuit_open"        // the circuit is open, and will be when the wait ends
+	StopRateLimited       Stop = "rate_limited"        // the client's rate limit refused the next attempt (R69)
 	StopClosed            Stop = "closed"              // the client was closed during a wait
 	StopCanceled          Stop = "canceled"            // the caller's context ended during a wait
 )

@@ -9,16 +9,18 @@ import (
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
+	"github.com/tempestsdk/tempest/ratelimit"
 )
 
 // originState is what the client keeps per origin (R16): its breaker and
 // retry budget, and the error shared by the calls that fail fast during one
 // open period.
 type originState struct {
-	origin string           // normalised scheme://host:port
-	br     *breaker.Breaker // nil when the breaker is disabled
-	budget *budget          // nil when the retry budget is disabled
-	open   atomic.Pointer[openCache]
+	origin  string             // normalised scheme://host:port
+	br      *breaker.Breaker   // nil when the breaker is disabled
+	budget  *budget            // nil when the retry budget is disabled
+	limiter *ratelimit.Limiter // the origin's rate limit; nil when none
+	open    atomic.Pointer[openCache]
 
 	used atomic.Int64 // the registry's stamp of its last use
 	heat atomic.Int32 // recent uses, up to maxHeat; the eviction hand cools it
@@ -126,6 +128,7 @@ type registry struct {
 	c     *Client
 	brt   *breaker.Template // every origin's breaker settings; nil when disabled
 	bcfg  *budgetConfig     // every origin's retry budget; nil when disabled
+	rate  *rateConfig       // the rate limit; nil when off
 	snap  atomic.Pointer[map[originKey]*originState]
 	epoch time.Time // stamps count from here (monotonic outside synctest bubbles)
 	gran  int64     // nanoseconds per stamp: idleExpiry / idleStamps
@@ -363,6 +366,9 @@ func (r *registry) newState(origin string, br *breaker.Breaker) *originState {
 	c := r.c
 	if r.bcfg != nil {
 		s.budget = new(budget)
+	}
+	if r.rate != nil && r.rate.perOrigin.Rate > 0 {
+		s.limiter, _ = ratelimit.New(r.rate.perOrigin) // validated by New
 	}
 	if r.brt != nil && br == nil {
 		s.br = r.brt.New(func(ch breaker.Change) { c.stateChange(origin, ch) })

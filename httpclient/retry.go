@@ -113,13 +113,19 @@ func (h *hop) run() (*http.Response, error) {
 				return h.refused(n, refused, last, lastResp, lastErr)
 			}
 		} else {
+			took, err := h.rateGate()
+			if err != nil {
+				return h.refused(n, err, last, lastResp, lastErr)
+			}
 			ticket, err := h.admit()
 			if err != nil {
+				h.giveRate(took)
 				return h.refused(n, err, last, lastResp, lastErr)
 			}
 			body, err := h.body(n, 0)
 			if err != nil {
 				ticket.Done(breaker.Ignore)
+				h.giveRate(took)
 				closeResponse(lastResp)
 				if n > 1 {
 					return h.finish(last.a, nil, err, n-1, StopBodyNotReplayable)
@@ -131,6 +137,7 @@ func (h *hop) run() (*http.Response, error) {
 			// attempt is admitted.
 			if n > 1 && !h.spend() {
 				ticket.Done(breaker.Ignore)
+				h.giveRate(took)
 				closeBody(body)
 				return h.refused(n, errBudgetSpent, last, lastResp, lastErr)
 			}
@@ -308,9 +315,10 @@ func (h *hop) stopped(err error, n int, stop Stop) error {
 	return &stoppedError{err: err, n: n, stop: stop}
 }
 
-// refused ends a hop whose attempt n the breaker (or the budget) refused: a
-// hop that made no attempt fails fast; one that did returns its last
-// outcome.
+// refused ends a hop whose attempt n the breaker, the budget or the rate
+// limit refused (or whose wait for a rate slot the caller's context or
+// Close cut short): a hop that made no attempt fails fast; one that did
+// returns its last outcome, or the error that cut it short.
 func (h *hop) refused(n int, err error, last attemptResult, lastResp *http.Response, lastErr error) (*http.Response, error) {
 	if n == 1 {
 		closeRequestBody(h.req)
@@ -321,10 +329,53 @@ func (h *hop) refused(n int, err error, last attemptResult, lastResp *http.Respo
 		return nil, err
 	}
 	stop := StopCircuitOpen
-	if err == errBudgetSpent {
+	switch {
+	case err == errBudgetSpent:
 		stop = StopBudget
+	case errors.As(err, new(*RateLimitError)):
+		stop = StopRateLimited
+	case errors.Is(err, ErrClosed):
+		stop = StopClosed
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		// The caller's context ended during a wait for a rate slot.
+		closeResponse(lastResp)
+		stop = StopCanceled
+		if errors.Is(err, context.DeadlineExceeded) {
+			stop = StopDeadline
+		}
+		return h.finish(last.a, nil, err, n-1, stop)
+	}
+	if stop == StopClosed {
+		closeResponse(lastResp)
+		return h.finish(last.a, nil, err, n-1, stop)
 	}
 	return h.finish(last.a, lastResp, lastErr, n-1, stop)
+}
+
+// rateGate runs the rate limit for one attempt (R69): nothing when it is
+// off; an open circuit first (Peek takes nothing), so that no slot is
+// waited for in vain; then the slot, and the wait for it, which the
+// caller's context and Close cut short.
+func (h *hop) rateGate() (rateTaken, error) {
+	if h.c.reg.rate == nil {
+		return 0, nil
+	}
+	if h.st.br != nil {
+		if oe := h.st.br.Peek(); oe != nil {
+			return 0, oe
+		}
+	}
+	wait, took, err := h.takeRate(h.rateWait())
+	if err != nil {
+		return 0, err
+	}
+	if wait > 0 {
+		if err := h.t.wait(h.ctx, wait); err != nil {
+			h.giveRate(took)
+			return 0, err
+		}
+	}
+	return took, nil
 }
 
 // wait sleeps d, or less when the caller's context ends (R10) or the client
