@@ -45,7 +45,10 @@ api-check:
 api:
 	@set -e; for m in $(MODULES); do $(GO) run ./internal/apicheck -root $$m -w; done
 
-# -race needs cgo and a C compiler.
+# -race needs cgo and a C compiler. Tests that need Redis start private
+# redis-server processes of their own (internal/redistest: skipped when it is
+# not installed, failed under CI=true); REDIS_URL=redis://HOST:PORT/DB make
+# race points those that neither kill nor restart Redis at another server.
 race:
 	@command -v gcc >/dev/null 2>&1 || { echo "make test: -race needs gcc (apt-get install gcc)"; exit 1; }
 	@set -e; for m in $(MODULES); do echo "go test -race $$m"; (cd $$m && CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 8m ./...); done
