@@ -10,7 +10,7 @@ MODULES := $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \;
 
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: all test demo fmt-check vet staticcheck api-check api race bench bench-suite bench-report bench-check bench-syscalls bench-curves bench-load bench-otel bench-core bench-smoke demo-shots fuzz trust-scale
+.PHONY: all test demo fmt-check vet staticcheck api-check api race bench bench-suite bench-report bench-check bench-syscalls bench-curves bench-load bench-otel bench-ratelimit bench-core bench-smoke demo-shots fuzz trust-scale
 
 all: test
 
@@ -100,6 +100,13 @@ bench-curves:
 bench-load:
 	mkdir -p docs/bench && cd bench && $(GO) run ./cmd/benchload -commit "$(BENCH_COMMIT)" -md ../docs/bench/load.md -json load.out
 	$(MAKE) bench-report
+
+# The rate limiter's cost per call (issue 12): Tempest alone, with a
+# per-origin limit and with a shared Gate, serial and parallel, 8
+# interleaved passes; benchstat against Tempest alone. About 80 s.
+bench-ratelimit:
+	mkdir -p docs/bench; set -o pipefail; cd bench && $(GO) test -c -o ratelimit.test . && { echo "commit: $(BENCH_COMMIT)"; for i in $(BENCH_PASSES); do ./ratelimit.test -test.run '^$$' -test.bench '^BenchmarkRateLimit$$' -test.benchmem -test.count=1; done; } | tee ../docs/bench/ratelimit.txt
+	cd bench && $(BENCHSTAT) -col /client ../docs/bench/ratelimit.txt | tee ../docs/bench/ratelimit-benchstat.txt
 
 # The README's screenshot of the operator page during the demo's outage and
 # its excerpt of /metrics (needs Chromium). Not part of make test.
