@@ -335,8 +335,10 @@ func TestRateLimit_R69_BrokenGatesAndBadConfig(t *testing.T) {
 
 type panicGate struct{}
 
-func (panicGate) Take(context.Context, time.Time, time.Duration) (time.Duration, error) { panic("gate") }
-func (panicGate) Return(time.Time)                                                      { panic("gate") }
+func (panicGate) Take(context.Context, time.Time, time.Duration) (time.Duration, error) {
+	panic("gate")
+}
+func (panicGate) Return(time.Time) { panic("gate") }
 
 type errGate struct{}
 
