@@ -72,7 +72,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	rate, err := cfg.rate.resolve(cfg.timeout)
+	rate, err := cfg.rate.resolve()
 	if err != nil {
 		errs = append(errs, err)
 	}

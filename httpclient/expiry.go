@@ -1,6 +1,16 @@
 package httpclient
 
-import "github.com/tempestsdk/tempest/breaker"
+import (
+	"github.com/tempestsdk/tempest/breaker"
+	"github.com/tempestsdk/tempest/ratelimit"
+)
+
+// limitRecord is one queued look at a rate-limit record.
+type limitRecord struct {
+	origin string
+	lim    *ratelimit.Limiter
+	due    int64 // the stamp by which its limit has refilled
+}
 
 type record struct {
 	origin string
@@ -67,6 +77,7 @@ func (r *registry) expireLocked(now int64) {
 	}
 	r.calNext = max(r.calNext, due+1)
 	r.expireRecordsLocked(now)
+	r.expireLimitsLocked(now)
 }
 
 // evictLocked makes room for one state (GCLOCK): the eviction hand cools
@@ -95,8 +106,9 @@ func (r *registry) evictLocked(now int64) {
 }
 
 // busy reports a state that must not be dropped whatever its use: the
-// base origin's, and one with hops in flight. Later per-origin state
-// (limiter slots in flight, queued callers) adds its own test here.
+// base origin's, and one with hops in flight (callers waiting for a rate
+// slot among them). A spent rate limit does not make a state busy: it
+// outlives the state as a record (R69).
 func (r *registry) busy(s *originState) bool {
 	return s == r.c.baseState || s.hops.Load() > 0
 }
@@ -124,6 +136,12 @@ func (r *registry) dropLocked(s *originState, now int64) bool {
 	moved.slot = s.slot
 	r.ring[last] = nil
 	r.ring = r.ring[:last]
+	if s.limiter != nil {
+		// A limit spent past now is kept until it has refilled (R69).
+		if due := int64(s.limiter.FullAt().Sub(r.epoch))/r.gran + 1; due > now {
+			r.recordLimitLocked(s.origin, s.limiter, due)
+		}
+	}
 	if s.br != nil {
 		// Kept until idleExpiry after the later of its break's end and
 		// its last use; an origin already idle that long goes outright.
@@ -216,5 +234,67 @@ func (r *registry) compactRecordsLocked() {
 		clear(r.recq[n:])
 		r.recq = r.recq[:n]
 		r.recHead = 0
+	}
+}
+
+// recordLimitLocked keeps an origin's rate limiter, spent past now, until
+// due. Past recordsPerOrigin*maxOrigins records the oldest go first, so
+// memory stays bounded: a caller who cycles more origins than that can
+// have the oldest limits forgotten. r.mu is held.
+func (r *registry) recordLimitLocked(origin string, lim *ratelimit.Limiter, due int64) {
+	r.limits[origin] = lim
+	r.limq = append(r.limq, limitRecord{origin: origin, lim: lim, due: due})
+	for len(r.limits) > recordsPerOrigin*r.c.maxOrigins && r.limqHead < len(r.limq) {
+		old := r.limq[r.limqHead]
+		r.limq[r.limqHead] = limitRecord{}
+		r.limqHead++
+		if r.limits[old.origin] == old.lim {
+			delete(r.limits, old.origin)
+		}
+	}
+	r.compactLimitsLocked()
+}
+
+// expireLimitsLocked drops the rate-limit records whose limit has
+// refilled. The queue is in order of recording, not of due, so a record
+// with a long limit at the head holds back the look at those behind it,
+// which are then dropped late: kept longer, never forgotten early.
+// r.mu is held.
+func (r *registry) expireLimitsLocked(now int64) {
+	for r.limqHead < len(r.limq) {
+		rec := r.limq[r.limqHead]
+		if r.limits[rec.origin] == rec.lim {
+			if rec.due > now {
+				break
+			}
+			delete(r.limits, rec.origin)
+		}
+		r.limq[r.limqHead] = limitRecord{}
+		r.limqHead++
+	}
+	r.compactLimitsLocked()
+}
+
+// compactLimitsLocked reclaims the queue's consumed head, and rebuilds it
+// with one entry per record once stale entries outnumber the records twice
+// over. r.mu is held.
+func (r *registry) compactLimitsLocked() {
+	live := len(r.limq) - r.limqHead
+	switch {
+	case live > 2*len(r.limits)+64:
+		out := make([]limitRecord, 0, len(r.limits))
+		for _, rec := range r.limq[r.limqHead:] {
+			if r.limits[rec.origin] == rec.lim {
+				out = append(out, rec)
+				r.limits[rec.origin] = nil // marks it taken, so that it is kept once
+			}
+		}
+		for _, rec := range out {
+			r.limits[rec.origin] = rec.lim
+		}
+		r.limq, r.limqHead = out, 0
+	case r.limqHead > 64 && r.limqHead > live:
+		r.limq = append(r.limq[:0:0], r.limq[r.limqHead:]...)
+		r.limqHead = 0
 	}
 }

@@ -67,7 +67,8 @@ func (s Stop) early() bool { return s != StopSettled && s != StopExhausted }
 // before replacing the body, and through StandardClient it cannot see past
 // the body net/http wraps when http.Client.Timeout is set. A call the
 // client never sent reports 0 attempts, and why: StopCircuitOpen,
-// StopClosed, or StopSettled for an invalid request; one whose context
+// StopRateLimited, StopClosed, StopCanceled or StopDeadline (cut short
+// while waiting for a rate slot), or StopSettled for an invalid request; one whose context
 // ended mid-attempt reports StopCanceled or StopDeadline. Hedges are not attempts of their own: they
 // race the attempt they were started for.
 func Attempts(resp *http.Response, err error) (attempts int, why Stop) {
@@ -78,6 +79,8 @@ func Attempts(resp *http.Response, err error) (attempts int, why Stop) {
 			return se.n, se.stop
 		case errors.Is(err, ErrCircuitOpen):
 			return 0, StopCircuitOpen
+		case errors.Is(err, ErrRateLimited):
+			return 0, StopRateLimited
 		case errors.Is(err, ErrClosed):
 			return 0, StopClosed
 		}

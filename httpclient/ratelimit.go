@@ -32,7 +32,8 @@ type RateLimit struct {
 	// free is not sent.
 	FailFast bool
 	// MaxWait is the longest an attempt waits for its slot. Default: the
-	// attempt timeout (10s with NoTimeout). Negative is an error.
+	// call's attempt timeout (the client's, or Timeout(d)'s; the client's
+	// with NoTimeout). Negative is an error.
 	MaxWait time.Duration
 }
 
@@ -46,10 +47,10 @@ type rateConfig struct {
 	perOrigin ratelimit.Limit // Rate 0: none
 	gate      ratelimit.Gate
 	failFast  bool
-	maxWait   time.Duration
+	maxWait   time.Duration // 0: the call's attempt timeout
 }
 
-func (r RateLimit) resolve(attemptTimeout time.Duration) (*rateConfig, error) {
+func (r RateLimit) resolve() (*rateConfig, error) {
 	if r.PerOrigin == (ratelimit.Limit{}) && r.Gate == nil {
 		return nil, nil
 	}
@@ -61,11 +62,7 @@ func (r RateLimit) resolve(attemptTimeout time.Duration) (*rateConfig, error) {
 			return nil, fmt.Errorf("%w: RateLimit.PerOrigin: %w", ErrInvalidConfig, err)
 		}
 	}
-	rc := &rateConfig{perOrigin: r.PerOrigin, gate: r.Gate, failFast: r.FailFast, maxWait: r.MaxWait}
-	if rc.maxWait == 0 {
-		rc.maxWait = attemptTimeout
-	}
-	return rc, nil
+	return &rateConfig{perOrigin: r.PerOrigin, gate: r.Gate, failFast: r.FailFast, maxWait: r.MaxWait}, nil
 }
 
 // ErrRateLimited is what a *RateLimitError answers to errors.Is; it is
@@ -111,14 +108,17 @@ func (h *hop) takeRate(maxWait time.Duration) (wait time.Duration, took rateTake
 		wait, took = w, tookOrigin
 	}
 	if rc.gate != nil {
-		w, err := safeTake(rc.gate, h, now, maxWait)
+		// Asked for the moment the origin's slot comes, so that the
+		// shared slot is not spent while this attempt still waits for
+		// its own (Gate.Take's now may be in the future).
+		w, err := safeTake(rc.gate, h, now.Add(wait), maxWait-wait)
 		var le *ratelimit.LimitedError
 		switch {
 		case errors.As(err, &le):
 			h.giveRate(took)
 			return 0, 0, h.rateError(le)
 		case err == nil:
-			wait, took = max(wait, w), took|tookGate
+			wait, took = wait+w, took|tookGate
 		}
 		// A Gate's other errors are its own failures (a shared store
 		// out of reach): the attempt is not held back for them.
@@ -170,7 +170,7 @@ func (h *hop) rateError(err error) error {
 	errors.As(err, &le)
 	e := &RateLimitError{Origin: h.st.origin}
 	if le != nil {
-		e.RetryAfter = le.RetryAfter
+		e.RetryAfter = max(le.RetryAfter, 0) // a Gate may say anything
 	}
 	return e
 }
@@ -183,6 +183,9 @@ func (h *hop) rateWait() time.Duration {
 		return 0
 	}
 	w := rc.maxWait
+	if w == 0 {
+		w = h.timeout // the call's, Timeout(d) included
+	}
 	if dl, ok := h.ctx.Deadline(); ok {
 		w = min(w, time.Until(dl))
 	}

@@ -109,7 +109,7 @@ func TestRateLimit_R69_FailFast(t *testing.T) {
 			if re := rateErr(t, err); re.RetryAfter != 100*time.Millisecond || re.Origin != srv.URL+":80" && re.Origin != srv.URL {
 				t.Errorf("RateLimitError %+v", re)
 			}
-			if n, stop := Attempts(nil, err); n != 0 || stop != StopSettled {
+			if n, stop := Attempts(nil, err); n != 0 || stop != StopRateLimited {
 				t.Errorf("Attempts = %d, %s", n, stop)
 			}
 		}

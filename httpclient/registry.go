@@ -149,6 +149,14 @@ type registry struct {
 	records map[string]*breaker.Breaker
 	recq    []record
 	recHead int
+
+	// Records of origin rate limits spent past now when their origin's
+	// state was dropped (R69), so that dropping a state, idle or at the
+	// limit, cannot hand its origin a fresh burst; kept until the limit
+	// has refilled, bounded as the breaker records are.
+	limits   map[string]*ratelimit.Limiter
+	limq     []limitRecord
+	limqHead int
 }
 
 func (r *registry) init(c *Client) error {
@@ -168,6 +176,7 @@ func (r *registry) init(c *Client) error {
 	r.dirty = make(map[originKey]*originState)
 	r.byOrigin = make(map[string]*originState)
 	r.records = make(map[string]*breaker.Breaker)
+	r.limits = make(map[string]*ratelimit.Limiter)
 	return nil
 }
 
@@ -303,6 +312,10 @@ func (r *registry) stateLocked(norm string) *originState {
 		delete(r.records, norm)
 	}
 	s := r.newState(norm, br)
+	if lim, ok := r.limits[norm]; ok { // and the rate limit (R69)
+		delete(r.limits, norm)
+		s.limiter = lim
+	}
 	s.slot = len(r.ring)
 	r.ring = append(r.ring, s)
 	r.byOrigin[norm] = s

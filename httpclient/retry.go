@@ -323,8 +323,14 @@ func (h *hop) refused(n int, err error, last attemptResult, lastResp *http.Respo
 	if n == 1 {
 		closeRequestBody(h.req)
 		var oe *breaker.OpenError
-		if errors.As(err, &oe) {
+		switch {
+		case errors.As(err, &oe):
 			return nil, h.st.circuitError(oe)
+		case errors.Is(err, context.Canceled):
+			// Cut short while waiting for a rate slot (R69).
+			return nil, h.stopped(err, 0, StopCanceled)
+		case errors.Is(err, context.DeadlineExceeded):
+			return nil, h.stopped(err, 0, StopDeadline)
 		}
 		return nil, err
 	}
@@ -387,16 +393,16 @@ func (t *transport) wait(ctx context.Context, d time.Duration) error {
 		select {
 		case <-timer.C:
 		case <-ctx.Done():
-			return fmt.Errorf("httpclient: waiting to retry: %w", ctx.Err())
+			return fmt.Errorf("httpclient: waiting: %w", ctx.Err())
 		case <-t.c.closeCh:
-			return fmt.Errorf("httpclient: waiting to retry: %w", ErrClosed)
+			return fmt.Errorf("httpclient: waiting: %w", ErrClosed)
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("httpclient: waiting to retry: %w", err)
+		return fmt.Errorf("httpclient: waiting: %w", err)
 	}
 	if t.c.closed.Load() {
-		return fmt.Errorf("httpclient: waiting to retry: %w", ErrClosed)
+		return fmt.Errorf("httpclient: waiting: %w", ErrClosed)
 	}
 	return nil
 }

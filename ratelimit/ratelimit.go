@@ -42,7 +42,9 @@ func (e *LimitedError) Error() string {
 func (e *LimitedError) Unwrap() error { return ErrLimited }
 
 // Gate is what admits events: a *Limiter, or a limiter shared with other
-// processes (the redisstore module's). Take and Return follow Limiter's.
+// processes (the redisstore module's). Take and Return follow Limiter's;
+// Take's now may be in the future, for an event that is to happen then
+// (a caller that must first wait for another limit's slot).
 type Gate interface {
 	Take(ctx context.Context, now time.Time, maxWait time.Duration) (wait time.Duration, err error)
 	Return(now time.Time)
@@ -69,9 +71,18 @@ func New(l Limit) (*Limiter, error) {
 		return nil, fmt.Errorf("%w: %d per %v is more than one event per nanosecond", ErrInvalidLimit, l.Rate, l.Per)
 	}
 	lim := &Limiter{interval: interval, tolerance: int64(l.Burst-1) * interval, epoch: time.Now(), limit: l}
-	lim.tat.Store(math.MinInt64 / 2) // idle: a full burst is available
+	lim.tat.Store(-horizon) // idle: a full burst is available
 	return lim, nil
 }
+
+// MaxPer is the longest Per a Limit may have. With times kept within
+// ±horizon of the epoch, no sum the limiter makes can overflow.
+const MaxPer = 10000 * time.Hour
+
+// horizon bounds the times the limiter works with, in nanoseconds from its
+// epoch (about 73 years): a time outside is taken as the bound, and a
+// queue of waiters whose last slot would be further than this is refused.
+const horizon = int64(1) << 61
 
 func (l Limit) resolve() (Limit, error) {
 	if l.Per == 0 {
@@ -83,8 +94,8 @@ func (l Limit) resolve() (Limit, error) {
 	switch {
 	case l.Rate <= 0:
 		return l, fmt.Errorf("%w: Rate %d must be positive", ErrInvalidLimit, l.Rate)
-	case l.Per < 0:
-		return l, fmt.Errorf("%w: Per %v must be positive", ErrInvalidLimit, l.Per)
+	case l.Per < 0 || l.Per > MaxPer:
+		return l, fmt.Errorf("%w: Per %v must be positive and at most %v", ErrInvalidLimit, l.Per, MaxPer)
 	case l.Burst < 0 || l.Burst > l.Rate:
 		return l, fmt.Errorf("%w: Burst %d must be 1 to Rate (%d)", ErrInvalidLimit, l.Burst, l.Rate)
 	}
@@ -95,8 +106,14 @@ func (l Limit) resolve() (Limit, error) {
 func (l *Limiter) Limit() Limit { return l.limit }
 
 // since is now as nanoseconds since the epoch, by the monotonic clock
-// when now carries one.
-func (l *Limiter) since(now time.Time) int64 { return int64(now.Sub(l.epoch)) }
+// when now carries one, within ±horizon (a zero Time is far in the past).
+func (l *Limiter) since(now time.Time) int64 {
+	return min(max(int64(now.Sub(l.epoch)), -horizon), horizon)
+}
+
+// FullAt returns when the limiter will have its whole burst again if
+// nothing takes from it: a time not after now for an idle limiter.
+func (l *Limiter) FullAt() time.Time { return l.epoch.Add(time.Duration(l.tat.Load())) }
 
 // Take admits one event at now if it would wait at most maxWait, and
 // returns the wait (0 when admitted at once). Otherwise it takes nothing
@@ -108,11 +125,10 @@ func (l *Limiter) Take(_ context.Context, now time.Time, maxWait time.Duration) 
 	for {
 		tat := l.tat.Load()
 		start := max(tat, t)
-		wait := start - l.tolerance - t
-		if wait < 0 {
-			wait = 0
-		}
-		if wait > int64(max(maxWait, 0)) {
+		wait := max(start-l.tolerance-t, 0)
+		if wait > int64(max(maxWait, 0)) || start > 2*horizon {
+			// Too long to wait, or a queue so long that its next slot is
+			// past any time the limiter keeps: refused either way.
 			return 0, &LimitedError{RetryAfter: time.Duration(wait)}
 		}
 		if l.tat.CompareAndSwap(tat, start+l.interval) {
@@ -158,8 +174,17 @@ func WaitGate(ctx context.Context, g Gate, maxWait time.Duration) error {
 		limit = math.MaxInt64
 	}
 	wait, err := g.Take(ctx, now, limit)
-	if err != nil || wait == 0 {
+	if err != nil {
 		return err
+	}
+	if wait > limit {
+		// A Gate that answers past what it was asked: refused, and the
+		// event given back.
+		g.Return(now)
+		return &LimitedError{RetryAfter: wait}
+	}
+	if wait <= 0 {
+		return nil
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
