@@ -1,0 +1,11 @@
+package redisstore_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain checks that nothing outlives the tests: the Store starts no
+// goroutine, and every go-redis client is closed in its test's cleanup.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
