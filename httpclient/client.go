@@ -76,6 +76,9 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	if cfg.shared != nil && cfg.breakerOff {
+		errs = append(errs, fmt.Errorf("%w: WithSharedBreakers needs the circuit breaker on", ErrInvalidConfig))
+	}
 	settings := cfg.breakerCfg
 	if !cfg.breakerOff {
 		if err := settings.Validate(); err != nil {
@@ -100,6 +103,9 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		closeCh: make(chan struct{}),
 	}
 	c.reg.rate = rate
+	if c.shared != nil {
+		c.safely("SharedBreakers.Watch", func() { c.shared.Watch(c.remote) })
+	}
 	c.callHooks = cfg.hooks.CallStart != nil || cfg.hooks.CallDone != nil
 	c.timed = cfg.hooks.AttemptDone != nil || cfg.logger != nil || settings.SlowCall > 0
 	if err := c.reg.init(c); err != nil {

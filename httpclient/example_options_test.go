@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
@@ -630,4 +631,90 @@ func ExampleWithOriginLimit() {
 	// The least recently used, a.example, has gone.
 	fmt.Println(slices.Sorted(maps.Keys(client.Breakers())))
 	// Output: [http://b.example:80 http://c.example:80]
+}
+
+// localFleet stands in for a store shared across replicas (the redisstore
+// module's Breakers, over Redis): here two clients in one process.
+type localFleet struct {
+	mu      sync.Mutex
+	watches []func(origin string, open bool, d time.Duration)
+}
+
+type localMember struct {
+	f  *localFleet
+	me int
+}
+
+func (m localMember) others() []func(string, bool, time.Duration) {
+	m.f.mu.Lock()
+	defer m.f.mu.Unlock()
+	var out []func(string, bool, time.Duration)
+	for i, w := range m.f.watches {
+		if i != m.me {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func (m localMember) Opened(origin string, d time.Duration) {
+	for _, w := range m.others() {
+		w(origin, true, d)
+	}
+}
+
+func (m localMember) Closed(origin string) {
+	for _, w := range m.others() {
+		w(origin, false, 0)
+	}
+}
+
+func (localMember) Probe(context.Context, string, time.Duration) bool { return true }
+func (localMember) Learn(string)                                      {}
+func (m localMember) Watch(f func(origin string, open bool, d time.Duration)) {
+	m.f.mu.Lock()
+	m.f.watches = append(m.f.watches, f)
+	m.f.mu.Unlock()
+}
+
+// Two replicas share their breakers: the circuit the first one opens is
+// open on the second at once, before it sends anything.
+func ExampleWithSharedBreakers() {
+	upstream := httpclienttest.NewServer(httpclienttest.Sequence{
+		httpclienttest.OK("a"), httpclienttest.OK("b"), httpclienttest.Status(http.StatusServiceUnavailable),
+	})
+	defer upstream.Close()
+
+	fleet := &localFleet{}
+	var replicas []*httpclient.Client
+	for i := range 2 {
+		c, err := httpclient.New(upstream.URL,
+			httpclient.WithCircuitBreaker(1, time.Minute),
+			httpclient.WithRetryPolicy(httpclient.RetryPolicy{MaxAttempts: 1}),
+			httpclient.WithSharedBreakers(localMember{f: fleet, me: i}))
+		if err != nil {
+			panic(err)
+		}
+		defer c.Close()
+		replicas = append(replicas, c)
+	}
+	get := func(c *httpclient.Client) string {
+		resp, err := c.Get(context.Background(), "/")
+		if err != nil {
+			return string(httpclient.ClassOf(err))
+		}
+		resp.Body.Close()
+		return resp.Status
+	}
+	fmt.Println("first replica: ", get(replicas[0]))
+	fmt.Println("second replica:", get(replicas[1]))
+	fmt.Println("first replica: ", get(replicas[0])) // the upstream fails: its circuit opens
+	fmt.Println("second replica:", get(replicas[1])) // open here too: nothing sent
+	fmt.Println("requests the upstream got:", upstream.Hits())
+	// Output:
+	// first replica:  200 OK
+	// second replica: 200 OK
+	// first replica:  503 Service Unavailable
+	// second replica: circuit_open
+	// requests the upstream got: 3
 }

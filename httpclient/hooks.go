@@ -259,6 +259,9 @@ func (c *Client) giveUp(ctx context.Context, a Attempt, why Stop) {
 }
 
 func (c *Client) stateChange(origin string, ch breaker.Change) {
+	if c.shared != nil {
+		c.publish(origin, ch)
+	}
 	if c.hooks.StateChange != nil {
 		c.safely("StateChange", func() { c.hooks.StateChange(origin, ch) })
 	}

@@ -20,6 +20,7 @@ type originState struct {
 	br      *breaker.Breaker   // nil when the breaker is disabled
 	budget  *budget            // nil when the retry budget is disabled
 	limiter *ratelimit.Limiter // the origin's rate limit; nil when none
+	learned atomic.Bool        // SharedBreakers.Learn was asked for it
 	open    atomic.Pointer[openCache]
 
 	used atomic.Int64 // the registry's stamp of its last use

@@ -58,7 +58,11 @@ func (h *hop) admit() (breaker.Ticket, error) {
 	if h.st.br == nil {
 		return breaker.Ticket{}, nil
 	}
-	return h.st.br.AllowBounded(h.bound)
+	t, err := h.st.br.AllowBounded(h.bound)
+	if err == nil && t.Probe() && h.c.shared != nil {
+		return h.sharedProbe(t) // half-open is fleet-wide (R72)
+	}
+	return t, err
 }
 
 // spend takes one retry or hedge from the origin's budget (R46), once the

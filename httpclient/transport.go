@@ -133,6 +133,7 @@ func (t *transport) initHop(h *hop, req *http.Request) error {
 		h.hedge = HedgePolicy{}
 	}
 	h.st = c.reg.acquire(req.URL.Scheme, req.URL.Host) // released when the hop ends
+	c.learn(h.st)
 	h.header = t.hopHeader(req, h.st)
 	h.a = Attempt{Method: req.Method, Origin: h.st.origin, Path: req.URL.EscapedPath(), Max: h.maxAttempts}
 	if h.a.Method == "" {
