@@ -46,3 +46,38 @@ func ExampleStore_RateGate() {
 	}
 	resp.Body.Close()
 }
+
+// The circuit breakers of every replica that runs this code against the
+// same Redis, shared: a circuit that opens on one opens on all, and while
+// it is half-open one replica probes for the fleet. (Not run: it needs a
+// Redis.)
+func ExampleStore_Breakers() {
+	rdb := redis.NewClient(&redis.Options{Addr: "redis:6379", ContextTimeoutEnabled: true})
+	defer rdb.Close()
+
+	store, err := redisstore.New(rdb, redisstore.WithNamespace("billing"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	breakers, err := store.Breakers(
+		redisstore.WithBreakerOnTransition(func(up bool) { log.Printf("shared breakers up: %v", up) }),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer breakers.Close() // after the client's Close: deferred calls run last first
+
+	client, err := httpclient.New("https://partner.example",
+		httpclient.WithCircuitBreaker(5, 10*time.Second),
+		httpclient.WithSharedBreakers(breakers))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+
+	resp, err := client.Get(context.Background(), "/v1/quotes")
+	if err != nil {
+		log.Fatal(err) // wraps httpclient.ErrCircuitOpen when the fleet's circuit is open
+	}
+	resp.Body.Close()
+}

@@ -47,6 +47,20 @@ type Gate struct {
 
 	mu sync.Mutex
 	st gateState
+
+	leaseN   int           // events a Redis call takes at most; 1: no lease
+	leaseTTL time.Duration // how long a lease may be handed out
+	lmu      sync.Mutex    // guards lease only; never held across a call
+	lease    leaseState
+}
+
+// leaseState is the events a Gate holds from Redis to hand out without a
+// round trip ([WithLease]), under Gate.lmu.
+type leaseState struct {
+	n         int       // events held, at most leaseN-1
+	at        time.Time // the time Redis took them for; earlier events may not use them
+	exp       time.Time // at plus the lease's TTL: past it, they are given back
+	refilling bool      // a Take is asking Redis for a new lease
 }
 
 // gateState is where a Gate stands with Redis, under Gate.mu.
@@ -62,11 +76,13 @@ type gateState struct {
 type GateOption func(*gateConfig)
 
 type gateConfig struct {
-	share   float64
-	onTrans func(up bool)
-	bmin    time.Duration
-	bmax    time.Duration
-	errs    []error
+	share    float64
+	onTrans  func(up bool)
+	bmin     time.Duration
+	bmax     time.Duration
+	leaseN   int
+	leaseTTL time.Duration
+	errs     []error
 }
 
 // WithLocalShare sets the share of the limit a Gate admits on its own
@@ -112,6 +128,70 @@ func WithBackoff(min, max time.Duration) GateOption {
 	}
 }
 
+// WithLease lets a Gate take up to n events from Redis in one call and
+// hand them out itself, so that most calls cost no round trip. n must be
+// from 1 to the limit's Burst (a lease is only ever granted from the
+// events free at once); 1, the default, leases nothing.
+//
+// A Take that finds no lease asks Redis as without one, for up to n
+// events: the script admits the event as it would, and when it admits it
+// at once (wait 0) it takes, in the same atomic step, as many more events
+// as are free at that moment, up to n in all. It does not ask for all n or
+// nothing, which a busy key would seldom grant. The first event is the
+// Take's; the rest are the lease, which later Takes of this Gate (fail-fast
+// or waiting: an event from the lease waits 0) use without Redis until it
+// is used up. A Return puts its event into the lease while the lease is
+// fresh and holds fewer than n-1, else gives it to Redis as without one.
+// Only one Take at a time asks for a new lease; the others ask Redis for
+// their one event meanwhile. The lease is a counter under a mutex of its
+// own, never held across a Redis call, and the Gate still starts no
+// goroutine.
+//
+// A lease grows stale [WithLeaseTTL] after it was taken (default n
+// emission intervals, n*Per/Rate): its events are no longer handed out,
+// and the next Take or Return of the Gate gives them back to Redis (in the
+// script it runs anyway, or with its own Return), best effort: a Gate that
+// goes idle gives its lease back only at its next call, and a lease held
+// when Redis is lost is used up first and then lost (the key refills on
+// its own by then).
+//
+// What it trades away: Redis counts leased events when they are leased,
+// while they are used later, by one replica. With R replicas each holding
+// up to n-1 leased events, the fleet can admit up to R*(n-1) events more
+// at once than its Burst: over any interval of length d it admits at most
+// Burst + d*Rate/Per + R*(n-1) events, where without a lease it admits
+// Burst + d*Rate/Per. Events leased and not used are lost to the rest of
+// the fleet until the lease is used, given back, or the key has refilled
+// (at most a TTL while the Gate is called). An event taken with a wait
+// and given back into the lease may be handed out before its slot would
+// have come, by at most that wait. Under a load that keeps the key at its
+// limit, leases hold one event or none (one event is free at a time), so
+// leasing saves round trips below the limit, where a call is admitted at
+// once, not on refusals, which still ask Redis.
+func WithLease(n int) GateOption {
+	return func(c *gateConfig) {
+		if n < 1 {
+			c.errs = append(c.errs, fmt.Errorf("%w: WithLease(%d) must be at least 1", ErrInvalidConfig, n))
+			return
+		}
+		c.leaseN = n
+	}
+}
+
+// WithLeaseTTL sets how long a lease ([WithLease]) may be handed out after
+// Redis granted it, before its unused events are given back: default n
+// emission intervals (n*Per/Rate), the time the fleet takes to earn them
+// back. d must be positive. Without a lease (n of 1) it does nothing.
+func WithLeaseTTL(d time.Duration) GateOption {
+	return func(c *gateConfig) {
+		if d <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("%w: WithLeaseTTL(%v) must be positive", ErrInvalidConfig, d))
+			return
+		}
+		c.leaseTTL = d
+	}
+}
+
 // RateGate returns the rate limit of key, shared by every process whose
 // Store has the same Redis and namespace. Processes sharing a key should
 // give it the same limit: each call takes by the limit of its own Gate.
@@ -130,7 +210,7 @@ func (s *Store) RateGate(key string, limit ratelimit.Limit, opts ...GateOption) 
 	if key == "" || strings.ContainsAny(key, "{}") {
 		return nil, fmt.Errorf("%w: rate limit key %q: empty or holding a brace", ErrInvalidConfig, key)
 	}
-	cfg := gateConfig{share: DefaultLocalShare, bmin: DefaultBackoffMin, bmax: DefaultBackoffMax}
+	cfg := gateConfig{share: DefaultLocalShare, bmin: DefaultBackoffMin, bmax: DefaultBackoffMax, leaseN: 1}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
@@ -153,18 +233,26 @@ func (s *Store) RateGate(key string, limit ratelimit.Limit, opts ...GateOption) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: the local share %v of %+v: %w", ErrInvalidConfig, cfg.share, limit, err)
 	}
+	if cfg.leaseN > limit.Burst {
+		return nil, fmt.Errorf("%w: WithLease(%d) is more than the burst %d: a lease is never granted beyond it", ErrInvalidConfig, cfg.leaseN, limit.Burst)
+	}
+	if cfg.leaseTTL == 0 {
+		cfg.leaseTTL = time.Duration(cfg.leaseN) * time.Duration(interval) * time.Microsecond
+	}
 	return &Gate{
-		s:       s,
-		key:     key,
-		rkey:    []string{s.key("rl", key)},
-		argT:    interval,
-		argTol:  int64(limit.Burst-1) * interval,
-		limit:   limit,
-		local:   local,
-		share:   cfg.share,
-		onTrans: cfg.onTrans,
-		bmin:    cfg.bmin,
-		bmax:    cfg.bmax,
+		s:        s,
+		key:      key,
+		rkey:     []string{s.key("rl", key)},
+		argT:     interval,
+		argTol:   int64(limit.Burst-1) * interval,
+		limit:    limit,
+		local:    local,
+		share:    cfg.share,
+		onTrans:  cfg.onTrans,
+		bmin:     cfg.bmin,
+		bmax:     cfg.bmax,
+		leaseN:   cfg.leaseN,
+		leaseTTL: cfg.leaseTTL,
 	}, nil
 }
 
@@ -190,7 +278,10 @@ func (g *Gate) Key() string { return g.rkey[0] }
 // saying when to retry, as ratelimit.Limiter.Take does, but counting every
 // process that shares the key. It returns no other error.
 //
-// It makes one Redis call, bounded by the Store's timeout and ctx. When
+// With a lease ([WithLease]) that holds an event, it takes one from the
+// lease, with no Redis call, and waits 0. Otherwise it makes one Redis
+// call (which may take a new lease), bounded by the Store's timeout and
+// ctx. When
 // that fails, or while the Gate is backing off after a failure, the event
 // is admitted or refused by the Gate's local share of the limit instead
 // (see [WithLocalShare]), and Redis is not asked at all until the backoff
@@ -198,14 +289,28 @@ func (g *Gate) Key() string { return g.rkey[0] }
 // answered locally too, without counting as a failure of Redis.
 func (g *Gate) Take(ctx context.Context, now time.Time, maxWait time.Duration) (time.Duration, error) {
 	maxWait = max(maxWait, 0)
+	n, back := 1, 0
+	var at time.Time
+	if g.leaseN > 1 {
+		var leased bool
+		if leased, n, back, at = g.fromLease(now); leased {
+			return 0, nil
+		}
+	}
 	probe := false
 	if g.down.Load() {
 		var ask bool
 		if ask, probe = g.shouldProbe(now); !ask {
+			if n > 1 {
+				g.refilled(at, 0)
+			}
 			return g.local.Take(ctx, now, maxWait)
 		}
 	}
-	wait, err := g.takeRedis(ctx, lead(now), maxWait)
+	wait, granted, err := g.takeRedis(ctx, lead(now), maxWait, n, back)
+	if n > 1 {
+		g.refilled(at, granted)
+	}
 	var le *ratelimit.LimitedError
 	if err == nil || errors.As(err, &le) {
 		if probe {
@@ -227,25 +332,106 @@ func (g *Gate) Take(ctx context.Context, now time.Time, maxWait time.Duration) (
 }
 
 // Return gives back one event admitted earlier and not used, best effort:
-// to Redis when the Gate has it (a call bounded by the Store's timeout),
-// else to the local share. Its errors are not returned: a failure counts
-// as a loss of Redis, logged once with the others.
+// into the Gate's lease when it has a fresh one with room ([WithLease]),
+// else to Redis when the Gate has it (a call bounded by the Store's
+// timeout, which also gives back a stale lease), else to the local share.
+// Its errors are not returned: a failure counts as a loss of Redis, logged
+// once with the others.
 func (g *Gate) Return(now time.Time) {
+	back := 0
+	if g.leaseN > 1 {
+		var kept bool
+		if kept, back = g.toLease(now); kept {
+			return
+		}
+	}
 	if g.down.Load() {
 		g.local.Return(now)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), g.s.timeout)
 	defer cancel()
-	if err := g.returnRedis(ctx, lead(now)); err != nil {
+	if err := g.returnRedis(ctx, lead(now), 1+back); err != nil {
 		g.failed(ctx, now, false, err)
 	}
 }
 
-// returnRedis runs the Return script.
-func (g *Gate) returnRedis(ctx context.Context, lead int64) (err error) {
+// returnRedis runs the Return script for k events.
+func (g *Gate) returnRedis(ctx context.Context, lead int64, k int) (err error) {
 	defer recoverAs(&err)
-	return returnScript.Run(ctx, g.s.rdb, g.rkey, g.argT, lead).Err()
+	by := g.argT
+	if k > 1 {
+		by = int64(k) * g.argT.(int64)
+	}
+	return returnScript.Run(ctx, g.s.rdb, g.rkey, by, lead).Err()
+}
+
+// eventTime is the time of an event at now on this process's clock: now,
+// but not before the present, as lead counts it. A lease holds events
+// free at its time: an event at an earlier time may not use them.
+func eventTime(now time.Time) (at, present time.Time) {
+	present = time.Now()
+	if now.After(present) {
+		return now, present
+	}
+	return present, present
+}
+
+// fromLease takes an event at now from the lease (leased true). Otherwise
+// it says how many events to ask Redis for (n: the lease's size when this
+// Take is to refill it, else 1), and how many of a stale lease to give
+// back (back), and the event's time (at), for refilled.
+func (g *Gate) fromLease(now time.Time) (leased bool, n, back int, at time.Time) {
+	at, present := eventTime(now)
+	g.lmu.Lock()
+	defer g.lmu.Unlock()
+	l := &g.lease
+	if l.n > 0 && present.After(l.exp) {
+		back, l.n = l.n, 0
+	}
+	if l.n > 0 && !at.Before(l.at) {
+		l.n--
+		return true, 0, 0, at
+	}
+	n = 1
+	if l.n == 0 && !l.refilling {
+		l.refilling = true
+		n = g.leaseN
+	}
+	return false, n, back, at
+}
+
+// refilled ends the refill fromLease began: granted events were taken at
+// at (0 when Redis refused or failed), the first of them by the Take.
+func (g *Gate) refilled(at time.Time, granted int) {
+	g.lmu.Lock()
+	defer g.lmu.Unlock()
+	l := &g.lease
+	l.refilling = false
+	if granted > 1 {
+		// l.n is 0: only fromLease, which takes, ran meanwhile.
+		l.n = min(granted, g.leaseN) - 1
+		l.at, l.exp = at, at.Add(g.leaseTTL)
+	}
+}
+
+// toLease puts an event given back at now into a fresh lease with room
+// (kept true); otherwise it empties a stale lease and says how many events
+// to give back to Redis with this one.
+func (g *Gate) toLease(now time.Time) (kept bool, back int) {
+	at, present := eventTime(now)
+	g.lmu.Lock()
+	defer g.lmu.Unlock()
+	l := &g.lease
+	if present.After(l.exp) {
+		back, l.n = l.n, 0
+		return false, back
+	}
+	if !l.refilling && !at.Before(l.at) && l.n < g.leaseN-1 {
+		l.n++
+		return true, 0
+	}
+	return false, 0
 }
 
 // maxLead bounds how far ahead of Redis's clock an event may be placed,
@@ -269,23 +455,25 @@ func recoverAs(err *error) {
 	}
 }
 
-// takeRedis runs the script: nil or a *ratelimit.LimitedError from Redis,
-// any other error for a Redis that did not answer as it should.
-func (g *Gate) takeRedis(ctx context.Context, lead int64, maxWait time.Duration) (_ time.Duration, err error) {
+// takeRedis runs the script, for up to n events after giving back back
+// ones: nil or a *ratelimit.LimitedError from Redis, with the events
+// granted (at least 1 when admitted, 0 when not), any other error for a
+// Redis that did not answer as it should.
+func (g *Gate) takeRedis(ctx context.Context, lead int64, maxWait time.Duration, n, back int) (_ time.Duration, granted int, err error) {
 	defer recoverAs(&err)
 	ctx, cancel := context.WithTimeout(ctx, g.s.timeout)
 	defer cancel()
-	res, err := takeScript.Run(ctx, g.s.rdb, g.rkey, g.argT, g.argTol, int64(maxWait/time.Microsecond), lead).Int64Slice()
+	res, err := takeScript.Run(ctx, g.s.rdb, g.rkey, g.argT, g.argTol, int64(maxWait/time.Microsecond), lead, n, back).Int64Slice()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	if len(res) != 3 || res[1] < 0 || res[2] < 0 {
-		return 0, fmt.Errorf("redisstore: the rate limit script answered %v", res)
+	if len(res) != 4 || res[1] < 0 || res[2] < 0 || (res[0] == 1) != (res[3] >= 1) || res[3] > int64(n) {
+		return 0, 0, fmt.Errorf("redisstore: the rate limit script answered %v", res)
 	}
 	if res[0] != 1 {
-		return 0, &ratelimit.LimitedError{RetryAfter: usToDuration(res[2])}
+		return 0, 0, &ratelimit.LimitedError{RetryAfter: usToDuration(res[2])}
 	}
-	return usToDuration(res[1]), nil
+	return usToDuration(res[1]), int(res[3]), nil
 }
 
 func usToDuration(us int64) time.Duration {
