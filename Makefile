@@ -10,7 +10,7 @@ MODULES := $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \;
 
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: all test demo fmt-check vet staticcheck api-check api race bench bench-suite bench-report bench-check bench-syscalls bench-curves bench-load bench-otel bench-ratelimit bench-core bench-smoke demo-shots fuzz trust-scale
+.PHONY: all test demo fmt-check vet staticcheck api-check api race bench bench-suite bench-report bench-check bench-syscalls bench-curves bench-load bench-otel bench-ratelimit bench-fleet bench-core bench-smoke demo-shots fuzz trust-scale
 
 all: test
 
@@ -107,6 +107,16 @@ bench-load:
 bench-ratelimit:
 	mkdir -p docs/bench; set -o pipefail; cd bench && $(GO) test -c -o ratelimit.test . && { echo "commit: $(BENCH_COMMIT)"; for i in $(BENCH_PASSES); do ./ratelimit.test -test.run '^$$' -test.bench '^BenchmarkRateLimit$$' -test.benchmem -test.count=1; done; } | tee ../docs/bench/ratelimit.txt
 	cd bench && $(BENCHSTAT) -col /client ../docs/bench/ratelimit.txt | tee ../docs/bench/ratelimit-benchstat.txt
+
+# The fleet's costs (issue 12; needs redis-server): the success path with
+# breakers shared through Redis against without, and a rate-limit Take
+# local, through Redis, and leased, in 8 interleaved passes with benchstat;
+# then 3 replicas x 32 goroutines beside gobreaker v2's
+# DistributedCircuitBreaker on the same Redis (docs/bench/fleet.md).
+bench-fleet:
+	mkdir -p docs/bench; set -o pipefail; cd bench && $(GO) test -c -o fleet.test . && { echo "commit: $(BENCH_COMMIT)"; for i in $(BENCH_PASSES); do ./fleet.test -test.run '^$$' -test.bench '^BenchmarkFleet' -test.benchmem -test.count=1; done; } | tee ../docs/bench/fleet.txt
+	cd bench && $(BENCHSTAT) -col /client ../docs/bench/fleet.txt | tee ../docs/bench/fleet-benchstat.txt
+	cd bench && BENCH_FLEET=1 BENCH_FLEET_OUT=../docs/bench/fleet.md ./fleet.test -test.run '^TestFleetThroughput$$' -test.v -test.count=1
 
 # The README's screenshot of the operator page during the demo's outage and
 # its excerpt of /metrics (needs Chromium). Not part of make test.
