@@ -117,6 +117,7 @@ bench-fleet:
 	mkdir -p docs/bench; set -o pipefail; cd bench && $(GO) test -c -o fleet.test . && { echo "commit: $(BENCH_COMMIT)"; for i in $(BENCH_PASSES); do ./fleet.test -test.run '^$$' -test.bench '^BenchmarkFleet' -test.benchmem -test.count=1; done; } | tee ../docs/bench/fleet.txt
 	cd bench && $(BENCHSTAT) -col /client ../docs/bench/fleet.txt | tee ../docs/bench/fleet-benchstat.txt
 	cd bench && BENCH_FLEET=1 BENCH_FLEET_OUT=../docs/bench/fleet.md ./fleet.test -test.run '^TestFleetThroughput$$' -test.v -test.count=1
+	set -o pipefail; cd redisstore && FLEET_RUN=5s $(GO) test -count=1 -run 'Fleet|TripReaches' -v . | grep -E 'admitted|trip|probe|^(ok|---)' | tee ../docs/bench/fleet-redis.txt
 
 # The README's screenshot of the operator page during the demo's outage and
 # its excerpt of /metrics (needs Chromium). Not part of make test.

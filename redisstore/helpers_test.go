@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -163,4 +164,13 @@ func another(t testing.TB, rdb *redis.Client) *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: o.Addr, DB: o.DB, Username: o.Username, Password: o.Password, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// fleetRun is how long the fleet tests run: 2s in make test, FLEET_RUN
+// (a duration) when set, as make bench-fleet sets it to 5s.
+func fleetRun() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("FLEET_RUN")); err == nil && d > 0 {
+		return d
+	}
+	return 2 * time.Second
 }

@@ -115,9 +115,9 @@ func TestGate_R71_FleetWithLease(t *testing.T) {
 	const (
 		replicas   = 3
 		goroutines = 32
-		run        = 2 * time.Second
 		lease      = 5
 	)
+	run := fleetRun()
 	limit := ratelimit.Limit{Rate: 200, Burst: 20}
 	var tr transitions
 	var hook scriptHook
