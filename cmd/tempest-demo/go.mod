@@ -4,8 +4,10 @@ go 1.26.0
 
 require (
 	github.com/prometheus/client_golang v1.25.0
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/tempestsdk/tempest v0.0.0
 	github.com/tempestsdk/tempest/otel v0.0.0
+	github.com/tempestsdk/tempest/redisstore v0.0.0
 	go.opentelemetry.io/otel/exporters/prometheus v0.69.0
 	go.opentelemetry.io/otel/sdk/metric v1.47.0
 	go.uber.org/goleak v1.3.0
@@ -28,6 +30,7 @@ require (
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
@@ -35,3 +38,5 @@ require (
 replace github.com/tempestsdk/tempest => ../../
 
 replace github.com/tempestsdk/tempest/otel => ../../otel
+
+replace github.com/tempestsdk/tempest/redisstore => ../../redisstore

@@ -24,7 +24,8 @@
 //
 // Usage:
 //
-//	tempest-demo [-duration 14s] [-rate 40] [-scenario default] [-svg FILE] [-compare] [-quiet]
+//	tempest-demo [-duration 14s] [-rate 40] [-scenario default] [-svg FILE] [-compare] [-quiet] [-observe ADDR]
+//	tempest-demo -fleet [-redis redis://host:port] [-duration 12s] [-rate 40] [-quiet]
 //
 // From the repository's root, `make demo ARGS='-compare'` builds and runs it
 // (it is a module of its own: cmd/tempest-demo/go.mod).
@@ -32,7 +33,22 @@
 // -svg writes a timeline chart (success rate, attempts per second, breaker
 // state as coloured bands) that a browser opens. -compare runs the scenario
 // with a plain http.Client, a naive retry loop and Tempest, and prints them
-// side by side.
+// side by side. -observe serves the client's operator page and metrics
+// while it runs.
+//
+// -fleet runs three replicas of the service instead, in the one process,
+// each with its own httpclient.Client, go-redis client, redisstore.Store
+// and Breakers, sharing one RateGate, through a healthy phase, an outage
+// and recovery. It shows that one replica's opened circuit opens the
+// others' at once, that each half-open period lets one probe through for
+// the whole fleet, and that the fleet's rate to the upstream holds at the
+// shared limit; it ends with the line
+//
+//	fleet: replicas=3 trips_shared=2/2 probes_max_per_halfopen=1 halfopen_periods=N rate_limit=50/s measured=50.0/s ok=true
+//
+// and exits with status 1 when the fleet misbehaved. It starts a private
+// redis-server from $PATH on a free loopback port, and stops it at the
+// end, unless -redis names a Redis to use.
 package main
 
 import (

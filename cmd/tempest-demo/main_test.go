@@ -174,6 +174,15 @@ func TestRunBadFlags(t *testing.T) {
 		{"-observe="},
 		{"-compare=maybe"},
 		{"extra"},
+		{"-fleet=maybe"},
+		{"-fleet", "-compare"},
+		{"-fleet", "-scenario=outage-only"},
+		{"-fleet", "-svg=fleet.svg"},
+		{"-fleet", "-observe=127.0.0.1:9464"},
+		{"-fleet", "-redis="},
+		{"-fleet", "-redis=http://127.0.0.1:6379"},
+		{"-fleet", "-duration=1s"},
+		{"-redis=redis://127.0.0.1:6379"},
 	} {
 		var buf bytes.Buffer
 		err := run(context.Background(), args, &buf)
@@ -193,7 +202,7 @@ func TestRunHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("run(-h) = %v, want flag.ErrHelp", err)
 	}
-	for _, want := range []string{"-duration", "-scenario", "outage-only", "-svg", "-compare"} {
+	for _, want := range []string{"-duration", "-scenario", "outage-only", "-svg", "-compare", "-fleet", "-redis"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("run(-h) printed %q, want the usage with %q", buf.String(), want)
 		}

@@ -27,6 +27,8 @@ type config struct {
 	compare  bool   // run plain, naive and tempest side by side
 	quiet    bool   // no settings, live view or report
 	observe  string // address for the operator page and /metrics, "" for none
+	fleet    bool   // three replicas sharing breakers and a rate limit through Redis
+	redisURL string // -fleet's Redis, "" to start a private redis-server
 }
 
 const (
@@ -38,10 +40,13 @@ const (
 )
 
 const usage = `usage: tempest-demo [-duration 14s] [-rate 40] [-scenario default] [-svg FILE] [-compare] [-quiet] [-observe ADDR]
+       tempest-demo -fleet [-redis redis://host:port] [-duration 12s] [-rate 40] [-quiet]
 
 Runs, in one process on loopback, a scripted upstream that fails in phases, a
 service that calls it through one shared httpclient.Client, and a load
-generator; then reports what the client did, phase by phase.
+generator; then reports what the client did, phase by phase. -fleet runs
+three replicas instead, sharing their circuit breakers and one rate limit
+through Redis.
 `
 
 func parseFlags(args []string, stdout io.Writer) (config, error) {
@@ -49,8 +54,8 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	fs := flag.NewFlagSet("tempest-demo", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors go back to main, which prints them once
 	fs.DurationVar(&cfg.duration, "duration", defaultDuration,
-		"length of the whole scenario (default 8s per run with -compare); the phases and the breaker's recovery scale with it")
-	fs.IntVar(&cfg.rate, "rate", 40, "calls per second sent to the service")
+		"length of the whole scenario (default 8s per run with -compare, 12s with -fleet); the phases and the breaker's recovery scale with it")
+	fs.IntVar(&cfg.rate, "rate", 40, "calls per second sent to the service (with -fleet, to each replica)")
 	fs.StringVar(&cfg.scenario, "scenario", scenarios[0].name,
 		"the upstream's script: "+strings.Join(scenarioNames(), ", "))
 	fs.StringVar(&cfg.svg, "svg", "", "write a timeline chart (SVG) of the tempest run to this file")
@@ -59,6 +64,10 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	fs.BoolVar(&cfg.quiet, "quiet", false, "print only the summary line (and, with -compare, the table)")
 	fs.StringVar(&cfg.observe, "observe", "",
 		"serve the client's operator page (/ops/) and its metrics (/metrics, Prometheus) on this address, such as 127.0.0.1:9464 (loopback only), while the scenario runs")
+	fs.BoolVar(&cfg.fleet, "fleet", false,
+		"run three replicas, each with its own client, sharing their circuit breakers and one rate limit through Redis (redisstore), through an outage")
+	fs.StringVar(&cfg.redisURL, "redis", "",
+		"with -fleet, the Redis to share through, as redis://host:port; default: a private redis-server started from $PATH")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
@@ -72,8 +81,25 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	if cfg.compare && !set["duration"] {
 		cfg.duration = defaultCompareDuration
 	}
+	if cfg.fleet && !set["duration"] {
+		cfg.duration = defaultFleetDuration
+	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q (flags: -duration, -rate, -scenario, -svg, -compare, -quiet, -observe)", fs.Arg(0))
+		return cfg, fmt.Errorf("unexpected argument %q (flags: -duration, -rate, -scenario, -svg, -compare, -quiet, -observe, -fleet, -redis)", fs.Arg(0))
+	}
+	if cfg.fleet {
+		for _, name := range []string{"compare", "scenario", "svg", "observe"} {
+			if set[name] {
+				return cfg, fmt.Errorf("-fleet runs a scenario of its own and takes -duration, -rate, -quiet and -redis only, not -%s", name)
+			}
+		}
+		if set["redis"] {
+			if _, err := parseRedisURL(cfg.redisURL); err != nil {
+				return cfg, err
+			}
+		}
+	} else if set["redis"] {
+		return cfg, errors.New("-redis is for -fleet")
 	}
 	if cfg.duration < minDuration || cfg.duration > maxDuration {
 		return cfg, fmt.Errorf("-duration %v: want %v to %v", cfg.duration, minDuration, maxDuration)
@@ -111,6 +137,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	cfg, err := parseFlags(args, stdout)
 	if err != nil {
 		return err
+	}
+	if cfg.fleet {
+		return runFleet(ctx, cfg, stdout)
 	}
 	_, live := stdout.(terminal)
 	if cfg.compare {
