@@ -109,15 +109,42 @@ func (h *hop) sharedProbe(ticket breaker.Ticket) (breaker.Ticket, error) {
 	if ttl <= 0 {
 		ttl = breaker.DefaultRecovery
 	}
-	mine := true
-	c.safely("SharedBreakers.Probe", func() { mine = c.shared.Probe(h.ctx, h.st.origin, ttl) })
-	if mine {
-		return ticket, nil
+	if !c.askProbe(h.ctx, h.st.origin, ttl) {
+		ticket.Done(breaker.Ignore)
+		h.st.br.Trip(time.Now().Add(ttl))
+		if oe := h.st.br.Peek(); oe != nil {
+			return breaker.Ticket{}, oe
+		}
+		return h.st.br.AllowBounded(h.bound) // the trip ended already: ask again
 	}
-	ticket.Done(breaker.Ignore)
-	h.st.br.Trip(time.Now().Add(ttl))
-	if oe := h.st.br.Peek(); oe != nil {
-		return breaker.Ticket{}, oe
+	return ticket, nil
+}
+
+// askProbe asks the store for the fleet's probe, but waits for it no
+// longer than ttl and the caller's deadline: a store that does not answer
+// in time (it should be bounded by ctx, and may not be) leaves this probe
+// local-only. The question runs on a goroutine of its own, which a store
+// that never answers keeps: one per probe, so one per recovery period and
+// origin at most.
+func (c *Client) askProbe(ctx context.Context, origin string, ttl time.Duration) bool {
+	limit := ttl
+	if dl, ok := ctx.Deadline(); ok {
+		limit = min(limit, time.Until(dl))
 	}
-	return h.st.br.AllowBounded(h.bound) // the trip ended already: ask again
+	answer := make(chan bool, 1)
+	go func() {
+		mine := true
+		c.safely("SharedBreakers.Probe", func() { mine = c.shared.Probe(ctx, origin, ttl) })
+		answer <- mine
+	}()
+	t := time.NewTimer(max(limit, 0))
+	defer t.Stop()
+	select {
+	case mine := <-answer:
+		return mine
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return true // the attempt ends with the caller's context
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -243,18 +244,37 @@ func (b *Breakers) newPubSub() (ps *redis.PubSub) {
 // queued is dropped. Call it after the client's Close: the client calls
 // Opened, Closed, Learn and Probe until then (after Close they do nothing
 // and Probe says true). It closes the subscriber's connection, not the
-// Redis client, which its owner closes. It returns nil, and may be called
-// more than once.
+// Redis client, which its owner closes. It may be called more than once.
+// It waits at most twice the Store's timeout (at least 1s): past that,
+// with the subscriber still blocked on a Redis that accepted its
+// connection and never answers, it returns an error, and that goroutine
+// ends when the connection does.
 func (b *Breakers) Close() error {
+	var err error
 	b.closeOnce.Do(func() {
 		b.closed.Store(true)
 		b.cancel()
-		if b.ps != nil {
-			_ = b.ps.Close()
+		stopped := make(chan struct{})
+		go func() {
+			if b.ps != nil {
+				_ = b.ps.Close()
+			}
+			b.wg.Wait()
+			close(stopped)
+		}()
+		// A Redis that accepted the subscriber's connection and never
+		// answers holds go-redis's PubSub lock until its read times
+		// out (or forever, with no read timeout): Close does not wait
+		// for it past a bound.
+		t := time.NewTimer(max(2*b.s.timeout, time.Second))
+		defer t.Stop()
+		select {
+		case <-stopped:
+		case <-t.C:
+			err = errors.New("redisstore: Close: the subscriber is still blocked on a Redis that does not answer; it ends when that connection does")
 		}
-		b.wg.Wait()
 	})
-	return nil
+	return err
 }
 
 // Dropped returns how many Opened, Closed and Learn calls were dropped
@@ -267,19 +287,27 @@ func (b *Breakers) key(origin string) string { return b.s.key("br", origin) }
 // Opened queues the publication that origin's circuit opened here for d:
 // the Opened script, run by the worker. It never waits.
 func (b *Breakers) Opened(origin string, d time.Duration) {
-	if d > 0 {
+	if d > 0 && !badOrigin(origin) {
 		b.enqueue(job{kind: jobOpened, origin: origin, d: d})
 	}
 }
 
 // Closed queues the publication that a probe closed origin's circuit here:
 // the Closed script, run by the worker. It never waits.
-func (b *Breakers) Closed(origin string) { b.enqueue(job{kind: jobClosed, origin: origin}) }
+func (b *Breakers) Closed(origin string) {
+	if !badOrigin(origin) {
+		b.enqueue(job{kind: jobClosed, origin: origin})
+	}
+}
 
 // Learn queues a read of origin's state: the worker reads its PTTL,
 // reports it through the Watch function when it is open, and adds origin
 // to the origins it polls. It never waits.
-func (b *Breakers) Learn(origin string) { b.enqueue(job{kind: jobLearn, origin: origin}) }
+func (b *Breakers) Learn(origin string) {
+	if !badOrigin(origin) {
+		b.enqueue(job{kind: jobLearn, origin: origin})
+	}
+}
 
 // Watch sets the function through which Breakers reports what the other
 // replicas did. It is called from the Breakers' goroutines, one call at a
@@ -300,7 +328,7 @@ func (b *Breakers) Watch(f func(origin string, open bool, d time.Duration)) {
 // breaker that then runs local-only, when Redis does not answer, while
 // Breakers backs off after losing Redis, and after Close.
 func (b *Breakers) Probe(ctx context.Context, origin string, ttl time.Duration) bool {
-	if b.closed.Load() {
+	if b.closed.Load() || badOrigin(origin) {
 		return true
 	}
 	ask, probe := b.shouldAsk()
@@ -325,10 +353,38 @@ func (b *Breakers) probeRedis(ctx context.Context, origin string, ttl time.Durat
 	return n == 1, err
 }
 
-// ms is d in whole milliseconds, rounded up, at least 1: Redis's PX.
+// ms is d in whole milliseconds, rounded up, at least 1: Redis's PX. It
+// saturates instead of overflowing for d near MaxInt64.
 func ms(d time.Duration) int64 {
+	if d > math.MaxInt64-time.Millisecond {
+		return int64(math.MaxInt64 / time.Millisecond)
+	}
 	return max(1, int64((d+time.Millisecond-1)/time.Millisecond))
 }
+
+// read returns the replica that opened key's circuit and the break that
+// remains (0 when none), in one pipeline.
+func (b *Breakers) read(ctx context.Context, key string) (owner string, pttl time.Duration, err error) {
+	var get *redis.StringCmd
+	var ttl *redis.DurationCmd
+	_, err = b.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		get = p.Get(ctx, key)
+		ttl = p.PTTL(ctx, key)
+		return nil
+	})
+	if errors.Is(err, redis.Nil) {
+		return "", 0, nil
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	return get.Val(), max(ttl.Val(), 0), nil
+}
+
+// badOrigin reports an origin the keys cannot carry: a brace would move
+// its hash tag, so that its keys could land in different Cluster slots.
+// Such an origin is left local-only.
+func badOrigin(origin string) bool { return origin == "" || strings.ContainsAny(origin, "{}") }
 
 // enqueue queues j for the worker, or drops it when the queue is full.
 func (b *Breakers) enqueue(j job) {
@@ -387,11 +443,15 @@ func (b *Breakers) run(j job) {
 		switch j.kind {
 		case jobOpened:
 			msg := "open " + b.id + " " + strconv.FormatInt(ms(j.d), 10) + " " + j.origin
-			return openedScript.Run(ctx, b.s.rdb, []string{key}, ms(j.d), b.channel, msg).Err()
+			return openedScript.Run(ctx, b.s.rdb, []string{key}, ms(j.d), b.channel, msg, b.id).Err()
 		case jobClosed:
 			return closedScript.Run(ctx, b.s.rdb, []string{key, key + ":probe"}, b.channel, "closed "+b.id+" "+j.origin).Err()
 		default:
-			pttl, err = b.s.rdb.PTTL(ctx, key).Result()
+			var owner string
+			owner, pttl, err = b.read(ctx, key)
+			if owner == b.id {
+				pttl = 0 // this replica's own open: nothing to learn
+			}
 			return err
 		}
 	}()
@@ -452,24 +512,33 @@ func (b *Breakers) pollOrigins() {
 			return
 		}
 		for i, c := range cmds {
-			if d := c.Val(); d > 0 {
+			if d := c.ttl.Val(); d > 0 && c.get.Val() != b.id { // not this replica's own open
 				b.report(batch[i], true, d)
 			}
 		}
 	}
 }
 
-func (b *Breakers) pttls(origins []string) (cmds []*redis.DurationCmd, err error) {
+// pollCmd is one origin's read in a poll: who opened it, and for how long.
+type pollCmd struct {
+	get *redis.StringCmd
+	ttl *redis.DurationCmd
+}
+
+func (b *Breakers) pttls(origins []string) (cmds []pollCmd, err error) {
 	defer recoverAs(&err)
 	ctx, cancel := context.WithTimeout(b.ctx, b.s.timeout)
 	defer cancel()
-	cmds = make([]*redis.DurationCmd, len(origins))
+	cmds = make([]pollCmd, len(origins))
 	_, err = b.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, o := range origins {
-			cmds[i] = p.PTTL(ctx, b.key(o))
+			cmds[i] = pollCmd{get: p.Get(ctx, b.key(o)), ttl: p.PTTL(ctx, b.key(o))}
 		}
 		return nil
 	})
+	if errors.Is(err, redis.Nil) {
+		err = nil // a GET of a key that is gone: nothing open
+	}
 	return cmds, err
 }
 
@@ -573,10 +642,10 @@ func (b *Breakers) deliver(payload string) {
 	case "open":
 		msStr, origin, ok := strings.Cut(rest, " ")
 		n, err := strconv.ParseInt(msStr, 10, 64)
-		if !ok || err != nil || n <= 0 || origin == "" {
+		if !ok || err != nil || n <= 0 || badOrigin(origin) {
 			return
 		}
-		b.report(origin, true, time.Duration(n)*time.Millisecond)
+		b.report(origin, true, time.Duration(min(n, int64(math.MaxInt64/time.Millisecond)))*time.Millisecond)
 	case "closed":
 		if rest != "" {
 			b.report(rest, false, 0)
@@ -619,7 +688,10 @@ func (b *Breakers) shouldAsk() (ask, probe bool) {
 
 // done records the outcome of a Redis call that shouldAsk allowed.
 func (b *Breakers) done(ctx context.Context, probe bool, err error) {
-	if err == nil {
+	var rerr redis.Error
+	if err == nil || errors.As(err, &rerr) && !errors.Is(err, redis.ErrClosed) {
+		// Redis answered (an error of its own, such as WRONGTYPE on one
+		// origin's key, is that origin's problem): not a loss of Redis.
 		if probe {
 			b.up(ctx)
 		}

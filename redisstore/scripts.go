@@ -94,9 +94,10 @@ return 1
 //	ARGV[1]: the break that remains, in milliseconds (>= 1)
 //	ARGV[2]: the channel, ns:br
 //	ARGV[3]: the message, "open <replica id> <ms> <origin>"
+//	ARGV[4]: the replica id, the key's value, so that a poll can skip its own
 //	returns the number of subscribers that received the message
 const openedLua = `
-redis.call('SET', KEYS[1], 'open', 'PX', ARGV[1])
+redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[1])
 return redis.call('PUBLISH', ARGV[2], ARGV[3])
 `
 
