@@ -112,18 +112,23 @@ func (h *hop) takeRate(maxWait time.Duration) (wait time.Duration, took rateTake
 		// shared slot is not spent while this attempt still waits for
 		// its own (Gate.Take's now may be in the future).
 		w, err := safeTake(rc.gate, h, now.Add(wait), maxWait-wait)
-		var le *ratelimit.LimitedError
-		switch {
-		case errors.As(err, &le):
-			h.giveRate(took)
-			return 0, 0, h.rateError(le)
-		case err == nil:
+		if err == nil {
 			wait, took = wait+w, took|tookGate
+		} else if refused(err) {
+			h.giveRate(took)
+			return 0, 0, h.rateError(err)
 		}
 		// A Gate's other errors are its own failures (a shared store
 		// out of reach): the attempt is not held back for them.
 	}
 	return wait, took, nil
+}
+
+// refused reports a Gate's refusal, as opposed to a failure of its own.
+// Apart, so that the success path's error variable does not escape.
+func refused(err error) bool {
+	var le *ratelimit.LimitedError
+	return errors.As(err, &le)
 }
 
 // safeTake asks a Gate, which is user code: a panic or a negative wait is
