@@ -1,0 +1,217 @@
+package concurrency
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// ErrLimited is what a refusal's error answers to errors.Is.
+var ErrLimited = errors.New("concurrency: limit reached")
+
+// ErrInvalidSettings is wrapped by the error New returns for bad Settings.
+var ErrInvalidSettings = errors.New("concurrency: invalid settings")
+
+// LimitedError is a refused Acquire: no slot in time.
+type LimitedError struct {
+	Limit    int  // the limit when the call was refused
+	InFlight int  // calls holding a slot then
+	Queued   bool // the call waited in the queue before it was refused
+}
+
+func (e *LimitedError) Error() string {
+	how := "the queue is full"
+	if e.Queued {
+		how = "no slot freed in time"
+	}
+	return fmt.Sprintf("concurrency: limit %d reached (%d in flight): %s", e.Limit, e.InFlight, how)
+}
+
+// Unwrap returns ErrLimited.
+func (e *LimitedError) Unwrap() error { return ErrLimited }
+
+// Settings configure a Limiter.
+type Settings struct {
+	// Limit is how many calls may hold a slot at once. It must be positive.
+	Limit int
+	// Queue is how many calls may wait for a slot. Default 0: a full
+	// limiter refuses at once.
+	Queue int
+	// MaxWait bounds a wait in the queue. Default 0: only ctx and MinLeft
+	// bound it.
+	MaxWait time.Duration
+	// MinLeft is the least time a caller admitted from the queue must
+	// still have before ctx's deadline: a wait ends that long before it.
+	// Default 0.
+	MinLeft time.Duration
+}
+
+// Limiter is a concurrency limit. Make one with New.
+type Limiter struct {
+	s Settings
+
+	mu       sync.Mutex
+	limit    int
+	inFlight int
+	waiters  []*waiter // FIFO; granted or abandoned ones are removed
+	rejected uint64
+}
+
+// waiter is one queued call. ready is closed when it is granted a slot.
+type waiter struct {
+	ready   chan struct{}
+	granted bool
+}
+
+// New returns a Limiter for s, or an error wrapping ErrInvalidSettings.
+func New(s Settings) (*Limiter, error) {
+	switch {
+	case s.Limit <= 0:
+		return nil, fmt.Errorf("%w: Limit %d must be positive", ErrInvalidSettings, s.Limit)
+	case s.Queue < 0:
+		return nil, fmt.Errorf("%w: Queue %d is negative", ErrInvalidSettings, s.Queue)
+	case s.MaxWait < 0 || s.MinLeft < 0:
+		return nil, fmt.Errorf("%w: MaxWait %v and MinLeft %v must not be negative", ErrInvalidSettings, s.MaxWait, s.MinLeft)
+	}
+	return &Limiter{s: s, limit: s.Limit}, nil
+}
+
+// Permit is a slot held. The zero Permit holds nothing.
+type Permit struct {
+	l    *Limiter
+	done *bool // shared by copies, so that Release is idempotent
+}
+
+// Release gives the slot back, to the first caller in the queue if any. It
+// may be called more than once, and from any goroutine; later calls do
+// nothing.
+func (p Permit) Release() {
+	if p.l == nil {
+		return
+	}
+	p.l.mu.Lock()
+	defer p.l.mu.Unlock()
+	if *p.done {
+		return
+	}
+	*p.done = true
+	p.l.inFlight--
+	p.l.grantLocked()
+}
+
+// grantLocked hands free slots to the queue's head. l.mu is held.
+func (l *Limiter) grantLocked() {
+	for l.inFlight < l.limit && len(l.waiters) > 0 {
+		w := l.waiters[0]
+		l.waiters[0] = nil
+		l.waiters = l.waiters[1:]
+		w.granted = true
+		l.inFlight++
+		close(w.ready)
+	}
+}
+
+func (l *Limiter) permit() Permit { return Permit{l: l, done: new(bool)} }
+
+// Acquire takes a slot, waiting in the queue while the limiter is full,
+// within the bounds the package documentation gives. It returns ctx's error
+// when ctx ends first, and a *LimitedError when the queue is full or the
+// wait's bound comes first.
+func (l *Limiter) Acquire(ctx context.Context) (Permit, error) {
+	if err := ctx.Err(); err != nil {
+		return Permit{}, err
+	}
+	l.mu.Lock()
+	if l.inFlight < l.limit && len(l.waiters) == 0 {
+		l.inFlight++
+		l.mu.Unlock()
+		return l.permit(), nil
+	}
+	wait, ok := l.bound(ctx)
+	if !ok || len(l.waiters) >= l.s.Queue {
+		l.rejected++
+		err := &LimitedError{Limit: l.limit, InFlight: l.inFlight}
+		l.mu.Unlock()
+		return Permit{}, err
+	}
+	w := &waiter{ready: make(chan struct{})}
+	l.waiters = append(l.waiters, w)
+	l.mu.Unlock()
+
+	var timeout <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var cause error
+	select {
+	case <-w.ready:
+		return l.permit(), nil
+	case <-ctx.Done():
+		cause = ctx.Err()
+	case <-timeout:
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if w.granted {
+		// Granted as the wait ended: the slot goes back, to the next.
+		l.inFlight--
+		l.grantLocked()
+	} else {
+		for i, q := range l.waiters {
+			if q == w {
+				l.waiters = append(l.waiters[:i], l.waiters[i+1:]...)
+				break
+			}
+		}
+	}
+	if cause != nil {
+		return Permit{}, cause
+	}
+	l.rejected++
+	return Permit{}, &LimitedError{Limit: l.limit, InFlight: l.inFlight, Queued: true}
+}
+
+// bound is how long a call may wait in the queue: 0 for no bound; ok is
+// false when it may not wait at all. l.mu is held (it reads Settings only).
+func (l *Limiter) bound(ctx context.Context) (wait time.Duration, ok bool) {
+	wait = l.s.MaxWait
+	if dl, has := ctx.Deadline(); has {
+		left := time.Until(dl) - l.s.MinLeft
+		if left <= 0 {
+			return 0, false
+		}
+		if wait == 0 || left < wait {
+			wait = left
+		}
+	}
+	return wait, true
+}
+
+// SetLimit changes the limit: raising it admits queued calls at once;
+// lowering it lets the calls in flight finish and admits none until they
+// are under the new limit. n < 1 counts as 1.
+func (l *Limiter) SetLimit(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.limit = max(n, 1)
+	l.grantLocked()
+}
+
+// Snapshot is a limiter's state at one moment.
+type Snapshot struct {
+	Limit    int    `json:"limit"`
+	InFlight int    `json:"in_flight"`
+	Queued   int    `json:"queued"`
+	Rejected uint64 `json:"rejected"` // refusals so far (not calls whose ctx ended)
+}
+
+// Snapshot returns the limiter's state. It is a pure read.
+func (l *Limiter) Snapshot() Snapshot {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return Snapshot{Limit: l.limit, InFlight: l.inFlight, Queued: len(l.waiters), Rejected: l.rejected}
+}
