@@ -16,5 +16,8 @@
 // the point where what is left of ctx's deadline would fall below
 // Settings.MinLeft, so that a caller admitted from the queue still has
 // time for its call. A caller whose bound has passed already is refused at
-// once, without queueing.
+// once, without queueing; one that finds a slot free takes it, whatever its
+// deadline (the call then fails on its own deadline, not on the limit).
+// The queue is a linked list: leaving it is O(1), and a waiter that left
+// holds no memory.
 package concurrency

@@ -1,6 +1,7 @@
 package concurrency
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -55,7 +56,7 @@ type Limiter struct {
 	mu       sync.Mutex
 	limit    int
 	inFlight int
-	waiters  []*waiter // FIFO; granted or abandoned ones are removed
+	waiters  list.List // of *waiter, FIFO; granted or abandoned ones are removed in O(1)
 	rejected uint64
 }
 
@@ -63,6 +64,7 @@ type Limiter struct {
 type waiter struct {
 	ready   chan struct{}
 	granted bool
+	elem    *list.Element // its place in the queue; nil once it left
 }
 
 // New returns a Limiter for s, or an error wrapping ErrInvalidSettings.
@@ -103,10 +105,9 @@ func (p Permit) Release() {
 
 // grantLocked hands free slots to the queue's head. l.mu is held.
 func (l *Limiter) grantLocked() {
-	for l.inFlight < l.limit && len(l.waiters) > 0 {
-		w := l.waiters[0]
-		l.waiters[0] = nil
-		l.waiters = l.waiters[1:]
+	for l.inFlight < l.limit && l.waiters.Len() > 0 {
+		w := l.waiters.Remove(l.waiters.Front()).(*waiter)
+		w.elem = nil
 		w.granted = true
 		l.inFlight++
 		close(w.ready)
@@ -124,20 +125,20 @@ func (l *Limiter) Acquire(ctx context.Context) (Permit, error) {
 		return Permit{}, err
 	}
 	l.mu.Lock()
-	if l.inFlight < l.limit && len(l.waiters) == 0 {
+	if l.inFlight < l.limit && l.waiters.Len() == 0 {
 		l.inFlight++
 		l.mu.Unlock()
 		return l.permit(), nil
 	}
 	wait, ok := l.bound(ctx)
-	if !ok || len(l.waiters) >= l.s.Queue {
+	if !ok || l.waiters.Len() >= l.s.Queue {
 		l.rejected++
 		err := &LimitedError{Limit: l.limit, InFlight: l.inFlight}
 		l.mu.Unlock()
 		return Permit{}, err
 	}
 	w := &waiter{ready: make(chan struct{})}
-	l.waiters = append(l.waiters, w)
+	w.elem = l.waiters.PushBack(w)
 	l.mu.Unlock()
 
 	var timeout <-chan time.Time
@@ -160,13 +161,9 @@ func (l *Limiter) Acquire(ctx context.Context) (Permit, error) {
 		// Granted as the wait ended: the slot goes back, to the next.
 		l.inFlight--
 		l.grantLocked()
-	} else {
-		for i, q := range l.waiters {
-			if q == w {
-				l.waiters = append(l.waiters[:i], l.waiters[i+1:]...)
-				break
-			}
-		}
+	} else if w.elem != nil {
+		l.waiters.Remove(w.elem)
+		w.elem = nil
 	}
 	if cause != nil {
 		return Permit{}, cause
@@ -180,10 +177,11 @@ func (l *Limiter) Acquire(ctx context.Context) (Permit, error) {
 func (l *Limiter) bound(ctx context.Context) (wait time.Duration, ok bool) {
 	wait = l.s.MaxWait
 	if dl, has := ctx.Deadline(); has {
-		left := time.Until(dl) - l.s.MinLeft
-		if left <= 0 {
+		left := time.Until(dl)
+		if left <= l.s.MinLeft {
 			return 0, false
 		}
+		left -= l.s.MinLeft // no overflow: MinLeft >= 0 and left > MinLeft
 		if wait == 0 || left < wait {
 			wait = left
 		}
@@ -213,5 +211,5 @@ type Snapshot struct {
 func (l *Limiter) Snapshot() Snapshot {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return Snapshot{Limit: l.limit, InFlight: l.inFlight, Queued: len(l.waiters), Rejected: l.rejected}
+	return Snapshot{Limit: l.limit, InFlight: l.inFlight, Queued: l.waiters.Len(), Rejected: l.rejected}
 }
