@@ -9,7 +9,6 @@ package main
 // (R71).
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -19,7 +18,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +29,7 @@ import (
 	"github.com/tempestsdk/tempest/breaker"
 	"github.com/tempestsdk/tempest/httpclient"
 	"github.com/tempestsdk/tempest/httpclienttest"
+	"github.com/tempestsdk/tempest/internal/redisproc"
 	"github.com/tempestsdk/tempest/ratelimit"
 	"github.com/tempestsdk/tempest/redisstore"
 )
@@ -227,8 +226,8 @@ func runFleet(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 				err = errors.Join(err, serr)
 			}
 		}()
-		opt = &redis.Options{Addr: srv.addr, ContextTimeoutEnabled: true}
-		redisDesc = fmt.Sprintf("a private redis-server on %s (pid %d), stopped at the end", srv.addr, srv.cmd.Process.Pid)
+		opt = &redis.Options{Addr: srv.p.Addr(), ContextTimeoutEnabled: true}
+		redisDesc = fmt.Sprintf("a private redis-server on %s (pid %d), stopped at the end", srv.p.Addr(), srv.p.Pid())
 	}
 	if cfg.redisURL != "" {
 		// A plain dial first: go-redis would retry, and log each failure.
@@ -711,17 +710,16 @@ func (f *fleet) printReport(out io.Writer, rep fleetReport) {
 
 // redisServer is a private redis-server that -fleet started.
 type redisServer struct {
-	cmd  *exec.Cmd
-	addr string
-	dir  string
-	log  *os.File
-	done chan struct{} // closed when cmd.Wait has returned
+	p   *redisproc.Process
+	dir string
 }
 
 // startRedis starts redis-server from $PATH on a free port of 127.0.0.1,
 // with no persistence, in a temporary directory, and returns once it
 // answers PING. Another process may take the port between the probe that
-// found it free and redis-server's bind: three ports are tried.
+// found it free and redis-server's bind: three ports are tried. The server
+// has a process group of its own, so that a Ctrl-C at the terminal reaches
+// the demo only, which stops the server after its clients.
 func startRedis() (*redisServer, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -729,112 +727,26 @@ func startRedis() (*redisServer, error) {
 	}
 	var errs []error
 	for range 3 {
-		s, err := startRedisOnce(bin)
-		if err == nil {
-			return s, nil
+		port, err := redisproc.FreePort()
+		if err != nil {
+			return nil, err
 		}
-		errs = append(errs, err)
+		dir, err := os.MkdirTemp("", "tempest-demo-redis-")
+		if err != nil {
+			return nil, err
+		}
+		p, err := redisproc.Start(redisproc.Config{Bin: bin, Port: port, Dir: dir, Timeout: 10 * time.Second, OwnGroup: true})
+		if err == nil {
+			return &redisServer{p: p, dir: dir}, nil
+		}
+		errs = append(errs, fmt.Errorf("port %d: %w\n%s", port, err, redisproc.LogTail(dir)))
+		os.RemoveAll(dir)
 	}
 	return nil, fmt.Errorf("starting redis-server: %w", errors.Join(errs...))
 }
 
-func startRedisOnce(bin string) (*redisServer, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	dir, err := os.MkdirTemp("", "tempest-demo-redis-")
-	if err != nil {
-		return nil, err
-	}
-	log, err := os.Create(filepath.Join(dir, "redis-server.log"))
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	cmd := exec.Command(bin,
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no",
-		"--protected-mode", "no", "--daemonize", "no", "--dir", dir)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = redisProcAttr()
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	s := &redisServer{cmd: cmd, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir, log: log, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		close(s.done)
-	}()
-	if err := waitRedis(s.addr, s.done, 10*time.Second); err != nil {
-		tail, _ := os.ReadFile(log.Name())
-		_ = s.stop()
-		return nil, fmt.Errorf("port %d: %w\n%s", port, err, tail)
-	}
-	return s, nil
-}
-
 // stop kills the server, waits for it and removes its directory.
 func (s *redisServer) stop() error {
-	_ = s.cmd.Process.Kill() // fails only when it has exited already
-	<-s.done
-	s.log.Close()
+	s.p.Kill()
 	return os.RemoveAll(s.dir)
-}
-
-// waitRedis sends PING to addr until it answers PONG, the process exits
-// or the timeout passes, backing off from 1ms to 50ms between attempts.
-func waitRedis(addr string, done <-chan struct{}, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	backoff := time.Millisecond
-	for {
-		select {
-		case <-done:
-			return errors.New("redis-server exited before it answered PING")
-		default:
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return fmt.Errorf("redis-server did not answer PING on %s within %v", addr, timeout)
-		}
-		if pingRedis(addr, min(left, 250*time.Millisecond)) == nil {
-			return nil
-		}
-		t := time.NewTimer(min(backoff, max(time.Until(deadline), 0)))
-		select {
-		case <-done:
-			t.Stop()
-			return errors.New("redis-server exited before it answered PING")
-		case <-t.C:
-		}
-		backoff = min(2*backoff, 50*time.Millisecond)
-	}
-}
-
-// pingRedis sends PING to addr in RESP and expects +PONG.
-func pingRedis(addr string, timeout time.Duration) error {
-	conn, err := net.DialTimeout("tcp", addr, timeout)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(timeout)); err != nil {
-		return err
-	}
-	if _, err := io.WriteString(conn, "*1\r\n$4\r\nPING\r\n"); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line != "+PONG\r\n" {
-		return fmt.Errorf("PING answered %q", strings.TrimRight(line, "\r\n"))
-	}
-	return nil
 }

@@ -1,28 +1,22 @@
 package redistest
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tempestsdk/tempest/internal/redisproc"
 )
 
 // DefaultStartTimeout is how long Start and Restart wait for redis-server to
 // answer PING, unless [WithStartTimeout] says otherwise.
 const DefaultStartTimeout = 10 * time.Second
-
-// pingAttempt bounds one PING while waiting for the server: it answers in
-// microseconds once up, and a slow attempt is simply retried.
-const pingAttempt = 250 * time.Millisecond
 
 // startAttempts is how many free ports Start tries: another process may take
 // the port between the probe that found it free and redis-server's bind.
@@ -62,19 +56,8 @@ type Server struct {
 	cfg  config
 
 	mu   sync.Mutex
-	proc *process // nil when not running
+	proc *redisproc.Process // nil when not running
 }
-
-// process is one run of redis-server.
-type process struct {
-	cmd  *exec.Cmd
-	log  *os.File
-	done chan struct{} // closed when cmd.Wait has returned
-	err  error         // cmd.Wait's error, set before done is closed
-}
-
-// errExited reports that redis-server exited before it answered PING.
-var errExited = errors.New("redis-server exited before it answered PING")
 
 // Start starts a private redis-server on a free port of 127.0.0.1, with a
 // temporary directory and no persistence (no RDB snapshots, no append-only
@@ -98,7 +81,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 
 	var errs []error
 	for range startAttempts {
-		port, err := freePort()
+		port, err := redisproc.FreePort()
 		if err != nil {
 			t.Fatalf("redistest: finding a free port: %v", err)
 		}
@@ -108,7 +91,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 			return s
 		}
 		errs = append(errs, fmt.Errorf("port %d: %w", port, err))
-		if !errors.Is(err, errExited) {
+		if !errors.Is(err, redisproc.ErrExited) {
 			break // a timeout: another port would not help
 		}
 	}
@@ -182,142 +165,23 @@ func (s *Server) start() error {
 	if s.proc != nil {
 		return errors.New("the server is already running")
 	}
-	log, err := os.OpenFile(s.logPath(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	p, err := redisproc.Start(redisproc.Config{Bin: s.bin, Port: s.port, Dir: s.dir, Args: s.cfg.args, Timeout: s.cfg.timeout})
 	if err != nil {
 		return err
 	}
-	args := []string{
-		"--port", strconv.Itoa(s.port),
-		"--bind", "127.0.0.1",
-		"--save", "",
-		"--appendonly", "no",
-		"--protected-mode", "no",
-		"--daemonize", "no",
-		"--dir", s.dir,
-	}
-	cmd := exec.Command(s.bin, append(args, s.cfg.args...)...)
-	cmd.Dir = s.dir
-	// An *os.File: the child writes to it directly, with no copying goroutine.
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		return err
-	}
-	p := &process{cmd: cmd, log: log, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
 	s.proc = p
-
-	if err := waitPing(s.Addr(), p.done, s.cfg.timeout); err != nil {
-		if errors.Is(err, errExited) {
-			err = fmt.Errorf("%w (%v)", err, p.err)
-		}
-		s.killLocked()
-		return err
-	}
 	return nil
 }
 
 func (s *Server) killLocked() {
-	p := s.proc
-	if p == nil {
-		return
+	if s.proc != nil {
+		s.proc.Kill()
+		s.proc = nil
 	}
-	s.proc = nil
-	_ = p.cmd.Process.Kill() // fails only when the process has exited already
-	<-p.done
-	p.log.Close()
 }
-
-func (s *Server) logPath() string { return filepath.Join(s.dir, "redis-server.log") }
 
 // logTail returns the end of the server's log, for an error message.
-func (s *Server) logTail() string {
-	b, err := os.ReadFile(s.logPath())
-	if err != nil || len(b) == 0 {
-		return ""
-	}
-	const limit = 4 << 10
-	if len(b) > limit {
-		b = b[len(b)-limit:]
-	}
-	return "redis-server's log (" + s.logPath() + "):\n" + string(b)
-}
-
-// waitPing polls addr with PING until the server answers PONG, the process
-// exits (done is closed) or the timeout passes, backing off from 1ms to 50ms
-// between attempts. No sleep stands in for synchronisation: each attempt
-// asks the server itself.
-func waitPing(addr string, done <-chan struct{}, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	backoff := time.Millisecond
-	for {
-		select {
-		case <-done:
-			return errExited
-		default:
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return fmt.Errorf("redis-server did not answer PING on %s within %v", addr, timeout)
-		}
-		// A short attempt, so that an exit is seen soon even when something
-		// else accepts on the port and never answers.
-		err := ping(addr, min(left, pingAttempt))
-		if err == nil {
-			return nil
-		}
-		if time.Until(deadline) <= 0 {
-			return fmt.Errorf("redis-server did not answer PING on %s within %v: %w", addr, timeout, err)
-		}
-		wait := time.NewTimer(min(backoff, time.Until(deadline)))
-		select {
-		case <-done:
-			wait.Stop()
-			return errExited
-		case <-wait.C:
-		}
-		backoff = min(2*backoff, 50*time.Millisecond)
-	}
-}
-
-// ping sends PING to addr in RESP and expects +PONG back.
-func ping(addr string, timeout time.Duration) error {
-	conn, err := net.DialTimeout("tcp", addr, timeout)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(timeout)); err != nil {
-		return err
-	}
-	if _, err := io.WriteString(conn, "*1\r\n$4\r\nPING\r\n"); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line != "+PONG\r\n" {
-		// -LOADING while a data set loads, say.
-		return fmt.Errorf("PING answered %q", strings.TrimRight(line, "\r\n"))
-	}
-	return nil
-}
-
-// freePort returns a TCP port of 127.0.0.1 that no one listened on a moment
-// ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func (s *Server) logTail() string { return redisproc.LogTail(s.dir) }
 
 // lookPath returns redis-server's path, or skips the test (fails it under
 // CI=true) when it is not installed.
