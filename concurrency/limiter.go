@@ -35,7 +35,8 @@ func (e *LimitedError) Unwrap() error { return ErrLimited }
 
 // Settings configure a Limiter.
 type Settings struct {
-	// Limit is how many calls may hold a slot at once. It must be positive.
+	// Limit is how many calls may hold a slot at once. It must be
+	// positive, or 0 with Adaptive for DefaultInitial.
 	Limit int
 	// Queue is how many calls may wait for a slot. Default 0: a full
 	// limiter refuses at once.
@@ -47,6 +48,10 @@ type Settings struct {
 	// still have before ctx's deadline: a wait ends that long before it.
 	// Default 0.
 	MinLeft time.Duration
+	// Adaptive, when set, makes the limit adaptive: it starts at Limit
+	// (DefaultInitial when Limit is 0) and follows the latency samples
+	// that permits record. Nil: the limit is fixed.
+	Adaptive *Adaptive
 }
 
 // Limiter is a concurrency limit. Make one with New.
@@ -58,6 +63,7 @@ type Limiter struct {
 	inFlight int
 	waiters  list.List // of *waiter, FIFO; granted or abandoned ones are removed in O(1)
 	rejected uint64
+	ad       *adaptState // nil: a fixed limit
 }
 
 // waiter is one queued call. ready is closed when it is granted a slot.
@@ -69,6 +75,9 @@ type waiter struct {
 
 // New returns a Limiter for s, or an error wrapping ErrInvalidSettings.
 func New(s Settings) (*Limiter, error) {
+	if s.Limit == 0 && s.Adaptive != nil {
+		s.Limit = DefaultInitial
+	}
 	switch {
 	case s.Limit <= 0:
 		return nil, fmt.Errorf("%w: Limit %d must be positive", ErrInvalidSettings, s.Limit)
@@ -77,13 +86,28 @@ func New(s Settings) (*Limiter, error) {
 	case s.MaxWait < 0 || s.MinLeft < 0:
 		return nil, fmt.Errorf("%w: MaxWait %v and MinLeft %v must not be negative", ErrInvalidSettings, s.MaxWait, s.MinLeft)
 	}
-	return &Limiter{s: s, limit: s.Limit}, nil
+	l := &Limiter{s: s, limit: s.Limit}
+	if s.Adaptive != nil {
+		a, err := s.Adaptive.resolve()
+		if err != nil {
+			return nil, err
+		}
+		l.ad = &adaptState{cfg: a}
+		l.limit = min(max(l.limit, a.Min), a.Max)
+	}
+	return l, nil
 }
 
 // Permit is a slot held. The zero Permit holds nothing.
 type Permit struct {
-	l    *Limiter
-	done *bool // shared by copies, so that Release is idempotent
+	l *Limiter
+	s *slot // shared by copies, so that Release and Record are idempotent
+}
+
+// slot is what a Permit's copies share. Guarded by the limiter's mu.
+type slot struct {
+	released, recorded bool
+	epoch              uint32 // the adaptive limit's epoch when it was granted
 }
 
 // Release gives the slot back, to the first caller in the queue if any. It
@@ -95,10 +119,10 @@ func (p Permit) Release() {
 	}
 	p.l.mu.Lock()
 	defer p.l.mu.Unlock()
-	if *p.done {
+	if p.s.released {
 		return
 	}
-	*p.done = true
+	p.s.released = true
 	p.l.inFlight--
 	p.l.grantLocked()
 }
@@ -114,7 +138,28 @@ func (l *Limiter) grantLocked() {
 	}
 }
 
-func (l *Limiter) permit() Permit { return Permit{l: l, done: new(bool)} }
+// permit is a granted slot. l.mu is held.
+func (l *Limiter) permit() Permit {
+	s := &slot{}
+	if l.ad != nil {
+		s.epoch = l.ad.epoch
+		l.ad.peak = max(l.ad.peak, l.inFlight)
+	}
+	return Permit{l: l, s: s}
+}
+
+// TryAcquire takes a slot if one is free and nobody is queued for one,
+// without waiting and without counting a refusal: ok is false otherwise.
+// It is the fast path of a caller that waits on terms of its own.
+func (l *Limiter) TryAcquire() (p Permit, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.inFlight < l.limit && l.waiters.Len() == 0 {
+		l.inFlight++
+		return l.permit(), true
+	}
+	return Permit{}, false
+}
 
 // Acquire takes a slot, waiting in the queue while the limiter is full,
 // within the bounds the package documentation gives. It returns ctx's error
@@ -127,8 +172,12 @@ func (l *Limiter) Acquire(ctx context.Context) (Permit, error) {
 	l.mu.Lock()
 	if l.inFlight < l.limit && l.waiters.Len() == 0 {
 		l.inFlight++
+		p := l.permit()
 		l.mu.Unlock()
-		return l.permit(), nil
+		return p, nil
+	}
+	if l.ad != nil {
+		l.ad.pressed = true
 	}
 	wait, ok := l.bound(ctx)
 	if !ok || l.waiters.Len() >= l.s.Queue {
@@ -150,7 +199,10 @@ func (l *Limiter) Acquire(ctx context.Context) (Permit, error) {
 	var cause error
 	select {
 	case <-w.ready:
-		return l.permit(), nil
+		l.mu.Lock()
+		p := l.permit()
+		l.mu.Unlock()
+		return p, nil
 	case <-ctx.Done():
 		cause = ctx.Err()
 	case <-timeout:
@@ -192,10 +244,17 @@ func (l *Limiter) bound(ctx context.Context) (wait time.Duration, ok bool) {
 // SetLimit changes the limit: raising it admits queued calls at once;
 // lowering it lets the calls in flight finish and admits none until they
 // are under the new limit. n < 1 counts as 1.
+// On an adaptive limiter it is a new starting point, kept within Min and
+// Max, from which the algorithm goes on.
 func (l *Limiter) SetLimit(n int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.limit = max(n, 1)
+	n = max(n, 1)
+	if l.ad != nil {
+		n = min(max(n, l.ad.cfg.Min), l.ad.cfg.Max)
+		l.ad.restart()
+	}
+	l.limit = n
 	l.grantLocked()
 }
 

@@ -1,0 +1,180 @@
+package concurrency
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Defaults of Adaptive.
+const (
+	DefaultInitial = 64   // the starting limit when Settings.Limit is 0
+	DefaultMin     = 4    // the least limit
+	DefaultMax     = 1000 // the greatest limit
+	DefaultWindow  = 20   // the fewest samples a window decides on
+	DefaultLow     = 1.5  // below this latency ratio a used limit grows
+	DefaultHigh    = 2.0  // above it the limit shrinks
+)
+
+// Adaptive configures an adaptive limit. Zero fields mean the defaults.
+//
+// The algorithm compares the latency of recent calls with the latency the
+// upstream has when nothing queues there, and keeps the ratio between Low
+// and High: a little queueing upstream keeps its workers busy, a lot only
+// adds latency. The package documentation gives the algorithm in full.
+type Adaptive struct {
+	// Min and Max bound the limit.
+	Min, Max int
+	// Window is the fewest latency samples one decision is made on; a
+	// window holds at least half the limit's worth of samples too, so
+	// that one decision sees calls from a whole limit's turn.
+	Window int
+	// Low and High bound the ratio of a window's median latency to the
+	// baseline that the limit aims for. 1 < Low < High.
+	Low, High float64
+	// OnLimit, when set, is told of each change of the limit the
+	// algorithm makes, after the change and outside the limiter's lock,
+	// on the goroutine whose Record or Dropped made it. It must not
+	// block.
+	OnLimit func(from, to int)
+}
+
+// maxWindow bounds a window's samples, so that a decision sorts at most
+// this many.
+const maxWindow = 256
+
+func (a *Adaptive) resolve() (Adaptive, error) {
+	r := *a
+	if r.Min == 0 {
+		r.Min = DefaultMin
+	}
+	if r.Max == 0 {
+		r.Max = max(DefaultMax, r.Min)
+	}
+	if r.Window == 0 {
+		r.Window = DefaultWindow
+	}
+	if r.Low == 0 {
+		r.Low = DefaultLow
+	}
+	if r.High == 0 {
+		r.High = max(DefaultHigh, r.Low+0.5)
+	}
+	switch {
+	case r.Min < 1 || r.Max < r.Min:
+		return r, fmt.Errorf("%w: Adaptive Min %d and Max %d: want 1 <= Min <= Max", ErrInvalidSettings, r.Min, r.Max)
+	case r.Window < 1 || r.Window > maxWindow:
+		return r, fmt.Errorf("%w: Adaptive Window %d: want 1 to %d", ErrInvalidSettings, r.Window, maxWindow)
+	case !(r.Low > 1) || !(r.High > r.Low) || r.High > 100:
+		return r, fmt.Errorf("%w: Adaptive Low %v and High %v: want 1 < Low < High <= 100", ErrInvalidSettings, r.Low, r.High)
+	}
+	return r, nil
+}
+
+// adaptState is an adaptive limit's state, guarded by the limiter's mu.
+type adaptState struct {
+	cfg     Adaptive
+	epoch   uint32          // bumped at each change: older permits' samples are not counted
+	samples []time.Duration // this window's
+	drops   int             // this window's permits that saw the upstream shed them
+	peak    int             // the most in flight at a grant in this window
+	pressed bool            // a caller queued or was refused in this window
+	base    time.Duration   // the latency with nothing queued upstream; 0: not known yet
+	stuck   int             // windows in a row at Min and still over High
+}
+
+// restart begins a new window whose samples come from permits granted
+// from now on.
+func (a *adaptState) restart() {
+	a.epoch++
+	a.samples = a.samples[:0]
+	a.drops, a.peak, a.pressed = 0, 0, false
+}
+
+// Record gives an adaptive limiter the latency of the permit's call: the
+// time to the upstream's answer (to its response headers, for HTTP), or
+// the time until the call gave up waiting for one. Only the first Record
+// or Dropped of a permit counts, and only while the limit is the one the
+// permit was granted under; a fixed limiter ignores it. It may come before
+// or after Release.
+func (p Permit) Record(rtt time.Duration) { p.record(rtt, false) }
+
+// Dropped is Record for a call the upstream shed as overloaded (HTTP 429 or
+// 503, say) after rtt: many drops in a window shrink the limit whatever the
+// latency.
+func (p Permit) Dropped(rtt time.Duration) { p.record(rtt, true) }
+
+func (p Permit) record(rtt time.Duration, dropped bool) {
+	if p.l == nil || p.l.ad == nil {
+		return
+	}
+	l := p.l
+	l.mu.Lock()
+	a := l.ad
+	if p.s.recorded || p.s.epoch != a.epoch || rtt < 0 {
+		p.s.recorded = true
+		l.mu.Unlock()
+		return
+	}
+	p.s.recorded = true
+	a.samples = append(a.samples, rtt)
+	if dropped {
+		a.drops++
+	}
+	from := l.limit
+	if len(a.samples) < min(max(a.cfg.Window, from/2), maxWindow) {
+		l.mu.Unlock()
+		return
+	}
+	to := a.decide(from)
+	if to != from {
+		l.limit = to
+		l.grantLocked()
+	}
+	a.restart()
+	onLimit := a.cfg.OnLimit
+	l.mu.Unlock()
+	if to != from && onLimit != nil {
+		onLimit(from, to)
+	}
+}
+
+// decide is the end of a window: the new limit, from the current one.
+func (a *adaptState) decide(limit int) int {
+	slices.Sort(a.samples)
+	m := max(a.samples[len(a.samples)/2], time.Microsecond)
+	if a.base == 0 {
+		a.base = m
+	}
+	r := float64(m) / float64(a.base)
+	// The baseline follows windows that show no queueing, both ways: a
+	// window near it, or well under it (the upstream got faster).
+	if r <= 1.1 {
+		a.base += (m - a.base) / 4
+	}
+	mid := (a.cfg.Low + a.cfg.High) / 2
+	if a.drops*8 >= len(a.samples) {
+		r = max(r, mid/0.75) // shed calls: shrink by a quarter at least
+	}
+	used := a.pressed || a.peak >= limit-limit/4
+	if limit == a.cfg.Min && r > a.cfg.Low {
+		// Still slow at the least limit: the latency is not of this
+		// limiter's making, so it becomes the baseline, in steps.
+		if a.stuck++; a.stuck >= 3 {
+			a.base += (m - a.base) / 4
+		}
+		return limit
+	}
+	a.stuck = 0
+	switch {
+	case r > a.cfg.High:
+		from := limit
+		if !used {
+			from = max(a.peak, 1) // cut what is in use, not an idle allowance
+		}
+		return max(a.cfg.Min, min(limit-1, int(float64(from)*max(0.5, mid/r))))
+	case r < a.cfg.Low && used:
+		return min(a.cfg.Max, limit+max(1, limit/8))
+	}
+	return limit
+}
