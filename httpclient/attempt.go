@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
+	"github.com/tempestsdk/tempest/concurrency"
 )
 
 // attemptTrace is the context of one attempt followed through net/http's
@@ -107,9 +108,20 @@ func (at *attemptTrace) slotWait() (queued, sent bool) {
 // attempt sends racer k of attempt n under parent (the hop's context, or a
 // hedge's own) and decides its outcome at the response headers (R17).
 // release, when set, ends the hedge's context once the attempt is over.
-func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n, k int, ticket breaker.Ticket, body io.ReadCloser) attemptResult {
+// The attempt owns permit, its concurrency slot (R75): it gives it back
+// when it fails, or hands it to the response body.
+func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n, k int, ticket breaker.Ticket, body io.ReadCloser, permit concurrency.Permit) attemptResult {
 	c := h.c
 	a := h.a
+	held := h.st.conc != nil
+	if held {
+		defer func() {
+			if !held {
+				return // the body has it
+			}
+			permit.Release() // on every way out, panics and Goexit included
+		}()
+	}
 	a.N, a.Hedge = n, k
 	if h.st.br != nil {
 		a.Breaker, a.Generation, a.Probe = ticket.State(), ticket.Generation(), ticket.Probe()
@@ -158,13 +170,13 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 	}
 
 	var start time.Time
-	if c.timed {
+	if c.timed || held {
 		start = time.Now()
 	}
 	resp, err := h.t.roundTrip(areq)
 	slots.done()
 	var dur time.Duration
-	if c.timed {
+	if c.timed || held {
 		dur = time.Since(start)
 	}
 
@@ -234,8 +246,32 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 		if cancel != nil {
 			cancel()
 		}
+		if held && outcome == breaker.Failure && (r.callerEnded || errors.Is(r.err, ErrAttemptTimeout)) {
+			permit.Record(dur) // the upstream took at least this long (R75)
+		}
 		r.result.Class = ClassOf(r.err)
 	} else {
+		if held {
+			sampleResponse(permit, dur, resp.StatusCode)
+			if !h.noTimeout {
+				// The slot is the body's until it is read to the
+				// end or closed, or the attempt's deadline
+				// passes (R75); NoTimeout gives it back at the
+				// headers.
+				held = false
+				stop := context.AfterFunc(actx, permit.Release)
+				if cancel != nil {
+					inner := cancel
+					cancel = func() {
+						stop()
+						permit.Release()
+						inner()
+					}
+				} else {
+					resp.Body = &slotBody{rc: resp.Body, p: permit, stop: stop}
+				}
+			}
+		}
 		if cancel != nil {
 			var db *deadlineBody
 			if ct != nil {

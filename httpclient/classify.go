@@ -202,6 +202,8 @@ func classOf(err error) Class {
 		return ClassCircuitOpen
 	case errors.Is(err, ErrRateLimited):
 		return ClassRateLimited
+	case errors.Is(err, ErrConcurrencyLimited):
+		return ClassConcurrencyLimited
 	case errors.Is(err, ErrClosed):
 		return ClassClosed
 	case errors.Is(err, ErrInvalidRequest):

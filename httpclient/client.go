@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
+	"github.com/tempestsdk/tempest/concurrency"
 )
 
 // Client is a resilient HTTP client: retries with jittered exponential
@@ -36,10 +37,14 @@ type Client struct {
 	ownTransport *http.Transport // closed by Close; nil when WithTransport was used
 	attemptBody  bodyKind        // of a timed attempt's body; own set with ownTransport
 
-	closed    atomic.Bool
-	closeCh   chan struct{}
-	giveUps   giveUpRing // the latest give-ups, for RecentGiveUps
-	closeOnce sync.Once
+	closed  atomic.Bool
+	closeCh chan struct{}
+	// closeCtx ends at Close, for waits that take a context (a queue
+	// for a concurrency slot).
+	closeCtx    context.Context
+	closeCancel context.CancelFunc
+	giveUps     giveUpRing // the latest give-ups, for RecentGiveUps
+	closeOnce   sync.Once
 
 	reg registry
 }
@@ -76,6 +81,14 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	var conc *concurrency.Settings
+	if cfg.conc != nil {
+		s, err := cfg.conc.resolve()
+		if err != nil {
+			errs = append(errs, err)
+		}
+		conc = &s
+	}
 	if cfg.shared != nil && cfg.breakerOff {
 		errs = append(errs, fmt.Errorf("%w: WithSharedBreakers needs the circuit breaker on", ErrInvalidConfig))
 	}
@@ -102,7 +115,8 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		breaker: settings,
 		closeCh: make(chan struct{}),
 	}
-	c.reg.rate = rate
+	c.reg.rate, c.reg.conc = rate, conc
+	c.closeCtx, c.closeCancel = context.WithCancel(context.Background())
 	if c.shared != nil {
 		c.safely("SharedBreakers.Watch", func() { c.shared.Watch(c.remote) })
 	}
@@ -280,6 +294,7 @@ func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
 		close(c.closeCh)
+		c.closeCancel()
 		if c.ownTransport != nil {
 			c.ownTransport.CloseIdleConnections()
 		}

@@ -110,7 +110,18 @@ func (r *registry) evictLocked(now int64) {
 // slot among them). A spent rate limit does not make a state busy: it
 // outlives the state as a record (R69).
 func (r *registry) busy(s *originState) bool {
-	return s == r.c.baseState || s.hops.Load() > 0
+	return s == r.c.baseState || s.hops.Load() > 0 || s.concBusy()
+}
+
+// concBusy reports a concurrency limiter with slots held or callers queued
+// (R75): a body still open holds its slot after its hop has returned, and
+// a fresh limiter would let the origin's calls past the limit.
+func (s *originState) concBusy() bool {
+	if s.conc == nil {
+		return false
+	}
+	cs := s.conc.Snapshot()
+	return cs.InFlight > 0 || cs.Queued > 0
 }
 
 // dropLocked removes s, unless a hop has just taken it (it then reports
@@ -119,7 +130,7 @@ func (r *registry) busy(s *originState) bool {
 // r.mu is held.
 func (r *registry) dropLocked(s *originState, now int64) bool {
 	s.dead.Store(true)
-	if s.hops.Load() > 0 {
+	if s.hops.Load() > 0 || s.concBusy() {
 		s.dead.Store(false) // a hop took it meanwhile: busy after all
 		return false
 	}

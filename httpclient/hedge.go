@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
+	"github.com/tempestsdk/tempest/concurrency"
 )
 
 // HedgePolicy sends extra copies of a slow idempotent request: when an
@@ -115,8 +116,16 @@ func (h *hop) race(n int) (res attemptResult, refused error) {
 			}
 			took = t
 		}
+		// Then the concurrency limit (R75): a hedge takes a free slot
+		// or is not sent.
+		permit, err := h.concGate(k == 0)
+		if err != nil {
+			h.giveRate(took)
+			return err
+		}
 		ticket, err := h.admit()
 		if err != nil {
+			permit.Release()
 			h.giveRate(took)
 			return err
 		}
@@ -125,6 +134,7 @@ func (h *hop) race(n int) (res attemptResult, refused error) {
 			// No hedge while half-open (R48): a recovering upstream
 			// gets one request per probe slot, not two.
 			ticket.Done(breaker.Ignore)
+			permit.Release()
 			h.giveRate(took)
 			return errNoHedge
 		case ticket.Probe():
@@ -133,6 +143,7 @@ func (h *hop) race(n int) (res attemptResult, refused error) {
 		body, err := h.body(n, k)
 		if err != nil {
 			ticket.Done(breaker.Ignore)
+			permit.Release()
 			h.giveRate(took)
 			if k == 0 {
 				return &bodyReplayError{err}
@@ -145,6 +156,7 @@ func (h *hop) race(n int) (res attemptResult, refused error) {
 		// costs nothing.
 		if (k > 0 || n > 1) && !h.spend() {
 			ticket.Done(breaker.Ignore)
+			permit.Release()
 			h.giveRate(took)
 			closeBody(body)
 			if k == 0 {
@@ -157,7 +169,7 @@ func (h *hop) race(n int) (res attemptResult, refused error) {
 		}
 		rctx, cancel := context.WithCancelCause(h.ctx)
 		cancels = append(cancels, cancel)
-		go h.racer(results, rctx, cancel, n, k, ticket, body)
+		go h.racer(results, rctx, cancel, n, k, ticket, body, permit)
 		return nil
 	}
 	if err := launch(0); err != nil {
@@ -220,7 +232,7 @@ func closeBody(b io.ReadCloser) {
 // what user code may throw (the RoundTripper, hooks); this recover is the
 // last guard, so that no goroutine of the client can end the process, and
 // the race still gets a result to wait for.
-func (h *hop) racer(results chan<- attemptResult, ctx context.Context, cancel context.CancelCauseFunc, n, k int, ticket breaker.Ticket, body io.ReadCloser) {
+func (h *hop) racer(results chan<- attemptResult, ctx context.Context, cancel context.CancelCauseFunc, n, k int, ticket breaker.Ticket, body io.ReadCloser, permit concurrency.Permit) {
 	sent := false
 	defer func() {
 		if sent {
@@ -236,9 +248,10 @@ func (h *hop) racer(results chan<- attemptResult, ctx context.Context, cancel co
 		}
 		cancel(nil)
 		ticket.Done(breaker.Ignore) // a no-op if the attempt reported already
+		permit.Release()
 		results <- attemptResult{err: err, hedge: k, result: AttemptResult{Err: err, Class: ClassOther, Outcome: breaker.Ignore}}
 	}()
-	r := h.attempt(ctx, cancel, n, k, ticket, body)
+	r := h.attempt(ctx, cancel, n, k, ticket, body, permit)
 	sent = true
 	results <- r
 }

@@ -66,6 +66,10 @@ type Hooks struct {
 	// changes state: one call at a time, in generation order. The change
 	// an attempt causes may be reported before that attempt's AttemptDone.
 	StateChange func(origin string, ch breaker.Change)
+	// LimitChange runs after the adaptive concurrency limit of origin
+	// changes (R75), on the goroutine of the attempt whose latency moved
+	// it, outside every lock of the client. It must not block.
+	LimitChange func(origin string, from, to int)
 }
 
 // Call describes one request through the retry loop (one request of a
@@ -255,6 +259,19 @@ func (c *Client) giveUp(ctx context.Context, a Attempt, why Stop) {
 			slog.String("method", a.Method), slog.String("origin", a.Origin),
 			slog.String("path", a.Path), slog.Int("attempt", a.N),
 			slog.String("reason", string(why)))
+	}
+}
+
+func (c *Client) limitChange(origin string, from, to int, user func(int, int)) {
+	if user != nil {
+		c.safely("ConcurrencyLimit.Adaptive.OnLimit", func() { user(from, to) })
+	}
+	if c.hooks.LimitChange != nil {
+		c.safely("LimitChange", func() { c.hooks.LimitChange(origin, from, to) })
+	}
+	if c.logger != nil {
+		c.log(context.Background(), slog.LevelDebug, "httpclient: concurrency limit changed",
+			slog.String("origin", origin), slog.Int("from", from), slog.Int("to", to))
 	}
 }
 

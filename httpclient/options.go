@@ -137,6 +137,7 @@ type config struct {
 	budget         RetryBudget
 	hedge          HedgePolicy
 	rate           RateLimit
+	conc           *ConcurrencyLimit // nil: off
 	shared         SharedBreakers
 	attemptHeader  string
 	totalTimeout   time.Duration

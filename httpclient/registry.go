@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
+	"github.com/tempestsdk/tempest/concurrency"
 	"github.com/tempestsdk/tempest/ratelimit"
 )
 
@@ -16,11 +17,12 @@ import (
 // retry budget, and the error shared by the calls that fail fast during one
 // open period.
 type originState struct {
-	origin  string             // normalised scheme://host:port
-	br      *breaker.Breaker   // nil when the breaker is disabled
-	budget  *budget            // nil when the retry budget is disabled
-	limiter *ratelimit.Limiter // the origin's rate limit; nil when none
-	learned atomic.Bool        // SharedBreakers.Learn was asked for it
+	origin  string               // normalised scheme://host:port
+	br      *breaker.Breaker     // nil when the breaker is disabled
+	budget  *budget              // nil when the retry budget is disabled
+	limiter *ratelimit.Limiter   // the origin's rate limit; nil when none
+	conc    *concurrency.Limiter // the origin's concurrency limit; nil when none
+	learned atomic.Bool          // SharedBreakers.Learn was asked for it
 	open    atomic.Pointer[openCache]
 
 	used atomic.Int64 // the registry's stamp of its last use
@@ -127,9 +129,10 @@ const (
 // eviction hand each do amortised constant work per origin.
 type registry struct {
 	c     *Client
-	brt   *breaker.Template // every origin's breaker settings; nil when disabled
-	bcfg  *budgetConfig     // every origin's retry budget; nil when disabled
-	rate  *rateConfig       // the rate limit; nil when off
+	brt   *breaker.Template     // every origin's breaker settings; nil when disabled
+	bcfg  *budgetConfig         // every origin's retry budget; nil when disabled
+	rate  *rateConfig           // the rate limit; nil when off
+	conc  *concurrency.Settings // each origin's concurrency limit; nil when off
 	snap  atomic.Pointer[map[originKey]*originState]
 	epoch time.Time // stamps count from here (monotonic outside synctest bubbles)
 	gran  int64     // nanoseconds per stamp: idleExpiry / idleStamps
@@ -387,7 +390,28 @@ func (r *registry) newState(origin string, br *breaker.Breaker) *originState {
 	if r.brt != nil && br == nil {
 		s.br = r.brt.New(func(ch breaker.Change) { c.stateChange(origin, ch) })
 	}
+	if r.conc != nil {
+		cs := *r.conc
+		if cs.Adaptive != nil {
+			a := *cs.Adaptive
+			user := a.OnLimit
+			a.OnLimit = func(from, to int) { c.limitChange(origin, from, to, user) }
+			cs.Adaptive = &a
+		}
+		s.conc, _ = concurrency.New(cs) // validated by New
+	}
 	return s
+}
+
+// states returns the live origin states, for snapshots. A pure read.
+func (r *registry) states() []*originState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*originState, 0, len(r.byOrigin))
+	for _, s := range r.byOrigin {
+		out = append(out, s)
+	}
+	return out
 }
 
 // probeBound is how long a breaker probe may go unanswered: its attempt

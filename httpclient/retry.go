@@ -121,14 +121,21 @@ func (h *hop) run() (*http.Response, error) {
 			if err != nil {
 				return h.refused(n, err, last, lastResp, lastErr)
 			}
+			permit, err := h.concGate(true)
+			if err != nil {
+				h.giveRate(took)
+				return h.refused(n, err, last, lastResp, lastErr)
+			}
 			ticket, err := h.admit()
 			if err != nil {
+				permit.Release()
 				h.giveRate(took)
 				return h.refused(n, err, last, lastResp, lastErr)
 			}
 			body, err := h.body(n, 0)
 			if err != nil {
 				ticket.Done(breaker.Ignore)
+				permit.Release()
 				h.giveRate(took)
 				closeResponse(lastResp)
 				if n > 1 {
@@ -141,6 +148,7 @@ func (h *hop) run() (*http.Response, error) {
 			// attempt is admitted.
 			if n > 1 && !h.spend() {
 				ticket.Done(breaker.Ignore)
+				permit.Release()
 				h.giveRate(took)
 				closeBody(body)
 				return h.refused(n, errBudgetSpent, last, lastResp, lastErr)
@@ -148,7 +156,7 @@ func (h *hop) run() (*http.Response, error) {
 			if n == 1 {
 				h.countCall()
 			}
-			r = h.attempt(h.ctx, nil, n, 0, ticket, body)
+			r = h.attempt(h.ctx, nil, n, 0, ticket, body, permit)
 		}
 		closeResponse(lastResp)
 		lastResp, lastErr = nil, nil
@@ -344,6 +352,8 @@ func (h *hop) refused(n int, err error, last attemptResult, lastResp *http.Respo
 		stop = StopBudget
 	case errors.As(err, new(*RateLimitError)):
 		stop = StopRateLimited
+	case errors.As(err, new(*ConcurrencyLimitError)):
+		stop = StopConcurrencyLimited
 	case errors.Is(err, ErrClosed):
 		stop = StopClosed
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
