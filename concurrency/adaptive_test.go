@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -163,4 +164,36 @@ func TestAdaptive_R74_SetLimit(t *testing.T) {
 	if got := l.Snapshot().Limit; got != 5 {
 		t.Errorf("SetLimit(1): %d, want Min 5", got)
 	}
+}
+
+// R73: ReleaseAfter gives the slot back at its bound unless released
+// before; a queued caller gets it then; a later call replaces the bound.
+func TestLimiter_R73_ReleaseAfter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := mustNew(t, Settings{Limit: 1, Queue: 1})
+		p, _ := l.TryAcquire()
+		p.ReleaseAfter(time.Hour)
+		p.ReleaseAfter(100 * time.Millisecond) // replaces the hour
+		start := time.Now()
+		q, err := l.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waited := time.Since(start); waited != 100*time.Millisecond {
+			t.Errorf("queued caller admitted after %v, want 100ms", waited)
+		}
+		p.Release() // after the timer: a no-op
+		if s := l.Snapshot(); s.InFlight != 1 {
+			t.Errorf("in flight %d, want 1 (q's)", s.InFlight)
+		}
+		q.ReleaseAfter(time.Second)
+		q.Release() // before the timer: it must not release again
+		r, _ := l.TryAcquire()
+		time.Sleep(2 * time.Second)
+		if s := l.Snapshot(); s.InFlight != 1 {
+			t.Errorf("a stopped timer released another's slot: in flight %d", s.InFlight)
+		}
+		r.Release()
+		Permit{}.ReleaseAfter(time.Second) // the zero Permit holds nothing
+	})
 }

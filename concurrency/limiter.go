@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -107,7 +108,8 @@ type Permit struct {
 // slot is what a Permit's copies share. Guarded by the limiter's mu.
 type slot struct {
 	released, recorded bool
-	epoch              uint32 // the adaptive limit's epoch when it was granted
+	epoch              uint32                     // the adaptive limit's epoch when it was granted
+	expiry             atomic.Pointer[time.Timer] // ReleaseAfter's; read without mu
 }
 
 // Release gives the slot back, to the first caller in the queue if any. It
@@ -123,8 +125,26 @@ func (p Permit) Release() {
 		return
 	}
 	p.s.released = true
+	if t := p.s.expiry.Load(); t != nil {
+		t.Stop()
+	}
 	p.l.inFlight--
 	p.l.grantLocked()
+}
+
+// ReleaseAfter releases the permit after d unless it is released before:
+// a bound on how long a holder that may never call Release (a response
+// body nobody closes) keeps its slot. A later call replaces the bound.
+func (p Permit) ReleaseAfter(d time.Duration) {
+	if p.l == nil {
+		return
+	}
+	// Without the lock: a timer that fires after a Release, or that a
+	// racing Release did not see, releases nothing (Release is
+	// idempotent), and it is stopped or fires within d.
+	if old := p.s.expiry.Swap(time.AfterFunc(max(d, 0), p.Release)); old != nil {
+		old.Stop()
+	}
 }
 
 // grantLocked hands free slots to the queue's head. l.mu is held.

@@ -114,6 +114,7 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 	c := h.c
 	a := h.a
 	held := h.st.conc != nil
+	var slot concurrency.Permit // the slot a deadlineBody holds
 	if held {
 		defer func() {
 			if !held {
@@ -259,16 +260,13 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 				// passes (R75); NoTimeout gives it back at the
 				// headers.
 				held = false
-				stop := context.AfterFunc(actx, permit.Release)
-				if cancel != nil {
-					inner := cancel
-					cancel = func() {
-						stop()
-						permit.Release()
-						inner()
-					}
+				if dl, ok := actx.Deadline(); ok {
+					permit.ReleaseAfter(time.Until(dl))
+				}
+				if cancel == nil {
+					resp.Body = &slotBody{rc: resp.Body, p: permit}
 				} else {
-					resp.Body = &slotBody{rc: resp.Body, p: permit, stop: stop}
+					slot = permit // the deadlineBody's
 				}
 			}
 		}
@@ -279,7 +277,7 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 			} else {
 				db = new(deadlineBody)
 			}
-			*db = deadlineBody{rc: resp.Body, cancel: cancel, outer: h.ctx, inner: actx, kind: &c.attemptBody}
+			*db = deadlineBody{rc: resp.Body, cancel: cancel, outer: h.ctx, inner: actx, kind: &c.attemptBody, slot: slot}
 			resp.Body = db
 		} else if resp.ProtoMajor == 2 && c.ownTransport != nil {
 			resp.Body = &ownBody{rc: resp.Body, c: c} // R30: a deadlineBody does this for timed attempts

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/tempestsdk/tempest/concurrency"
 )
 
 // requestBody wraps the body of one attempt to tell a failure of the
@@ -228,7 +230,8 @@ type deadlineBody struct {
 	rc           io.ReadCloser
 	cancel       context.CancelFunc
 	outer, inner context.Context
-	kind         *bodyKind // shared, so that the struct stays 64 bytes
+	kind         *bodyKind          // shared, so that the struct stays small
+	slot         concurrency.Permit // the attempt's concurrency slot (R75); zero: none
 }
 
 // bodyKind is what a deadlineBody does besides its deadline.
@@ -246,6 +249,7 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	if err != nil {
 		if err == io.EOF {
 			b.kind.own.bodyEnded(b.rc, true) // before cancel: see bodyEnded
+			b.slot.Release()
 			b.cancel()
 		} else if b.outer.Err() == nil && b.inner.Err() != nil {
 			err = b.kind.wrap(err)
@@ -257,6 +261,7 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 func (b *deadlineBody) Close() error {
 	err := b.rc.Close()
 	b.kind.own.bodyEnded(b.rc, false)
+	b.slot.Release()
 	b.cancel()
 	return err
 }

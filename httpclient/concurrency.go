@@ -205,12 +205,11 @@ func sampleResponse(p concurrency.Permit, rtt time.Duration, status int) {
 
 // slotBody holds an attempt's concurrency slot until its body is read to
 // the end or closed (R75), for an attempt whose deadline is the caller's;
-// an AfterFunc on that context gives the slot back if the body is never
-// closed.
+// the permit's ReleaseAfter gives the slot back at that deadline if the
+// body is never closed.
 type slotBody struct {
-	rc   io.ReadCloser
-	p    concurrency.Permit
-	stop func() bool
+	rc io.ReadCloser
+	p  concurrency.Permit
 }
 
 func (b *slotBody) Read(p []byte) (int, error) {
@@ -227,7 +226,4 @@ func (b *slotBody) Close() error {
 	return err
 }
 
-func (b *slotBody) done() {
-	b.stop()
-	b.p.Release()
-}
+func (b *slotBody) done() { b.p.Release() }
