@@ -142,12 +142,32 @@ func (c *Client) SetConcurrencyLimit(origin string, n int) error {
 	if n <= 0 {
 		return fmt.Errorf("%w: SetConcurrencyLimit: limit %d must be positive", ErrInvalidRequest, n)
 	}
-	s, err := c.originOf(origin)
+	norm, err := parseOrigin(origin)
 	if err != nil {
 		return err
 	}
-	s.conc.SetLimit(n)
+	c.reg.lookup(norm).conc.SetLimit(n)
 	return nil
+}
+
+// ConcurrencyLimit returns the concurrency limiter's state of one origin;
+// origin is any URL of the origin. It is a pure read: an origin the client
+// keeps no state for is reported at its starting limit, with nothing in
+// flight, and no state is made for it. The error wraps ErrInvalidRequest
+// when origin is not an http or https URL, or the limit is off.
+func (c *Client) ConcurrencyLimit(origin string) (concurrency.Snapshot, error) {
+	if c.reg.conc == nil {
+		return concurrency.Snapshot{}, fmt.Errorf("%w: ConcurrencyLimit: the concurrency limit is off", ErrInvalidRequest)
+	}
+	norm, err := parseOrigin(origin)
+	if err != nil {
+		return concurrency.Snapshot{}, err
+	}
+	if s := c.reg.live(norm); s != nil && s.conc != nil {
+		return s.conc.Snapshot(), nil
+	}
+	fresh, _ := concurrency.New(*c.reg.conc) // validated by New; what a new origin starts with
+	return fresh.Snapshot(), nil
 }
 
 // concGate takes a concurrency slot for one attempt (R75): nothing when the

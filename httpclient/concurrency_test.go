@@ -465,3 +465,28 @@ func TestConcurrency_R75_AdaptiveHookAndControl(t *testing.T) {
 		t.Errorf("snapshot limit %d, last change %v", s.Limit, changes[len(changes)-1])
 	}
 }
+
+// R75: SetConcurrencyLimit and ConcurrencyLimit work with the breaker off;
+// ConcurrencyLimit is a pure read that makes no state.
+func TestConcurrency_R75_ControlsWithoutBreaker(t *testing.T) {
+	c := concClient(t, &concRT{}, ConcurrencyLimit{Fixed: 7}, WithCircuitBreaker(0, 0))
+	if s, err := c.ConcurrencyLimit("http://fresh.test"); err != nil || s.Limit != 7 || s.InFlight != 0 {
+		t.Errorf("an origin with no state: %+v, %v", s, err)
+	}
+	if _, ok := c.ConcurrencyLimits()["http://fresh.test:80"]; ok {
+		t.Error("ConcurrencyLimit made state")
+	}
+	if err := c.SetConcurrencyLimit("http://up.test", 3); err != nil {
+		t.Fatalf("SetConcurrencyLimit with the breaker off: %v", err)
+	}
+	if s, err := c.ConcurrencyLimit("HTTP://UP.test:80/any/path"); err != nil || s.Limit != 3 {
+		t.Errorf("after SetConcurrencyLimit(3): %+v, %v", s, err)
+	}
+	if _, err := c.ConcurrencyLimit("ftp://x"); !errors.Is(err, ErrInvalidRequest) {
+		t.Errorf("ftp origin: %v", err)
+	}
+	a := concClient(t, &concRT{}, ConcurrencyLimit{Adaptive: concurrency.Adaptive{Max: 10}})
+	if s, _ := a.ConcurrencyLimit("http://new.test"); s.Limit != 10 {
+		t.Errorf("adaptive start under Max 10: %d", s.Limit)
+	}
+}

@@ -93,6 +93,11 @@ func (c *Client) originName(origin string) (string, error) {
 	if c.breakerOff {
 		return "", fmt.Errorf("%w: the client's circuit breaker is disabled", ErrInvalidRequest)
 	}
+	return parseOrigin(origin)
+}
+
+// parseOrigin returns the normalised origin (R16) of a URL.
+func parseOrigin(origin string) (string, error) {
 	u, err := url.Parse(origin)
 	if err != nil {
 		return "", fmt.Errorf("%w: origin %q does not parse: %v", ErrInvalidRequest, redactRaw(origin), redactURLError(err, origin))

@@ -360,6 +360,14 @@ func (r *registry) peek(norm string) *breaker.Breaker {
 	return r.records[norm]
 }
 
+// live returns the live state of a normalised origin, or nil; it makes
+// none and touches none.
+func (r *registry) live(norm string) *originState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.byOrigin[norm]
+}
+
 // lookup returns the state of a normalised origin, making it if need be.
 func (r *registry) lookup(norm string) *originState {
 	r.mu.Lock()

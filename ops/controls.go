@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
+	"github.com/tempestsdk/tempest/concurrency"
 )
 
 type action string
@@ -18,6 +19,7 @@ type action string
 const (
 	actionIsolate action = "isolate"
 	actionReset   action = "reset"
+	actionLimit   action = "limit"
 )
 
 const (
@@ -27,18 +29,22 @@ const (
 	maxFormBytes = 8 << 10
 	// maxOriginLen bounds the origin field.
 	maxOriginLen = 2048
+	// maxLimit is the highest concurrency limit a form may set.
+	maxLimit = 100000
 )
 
 // controlResult is the JSON answer to an accepted control, for a request
-// whose Accept asks for JSON.
+// whose Accept asks for JSON: the breaker for isolate and reset, the
+// concurrency limiter for limit.
 type controlResult struct {
-	Action  action           `json:"action"`
-	Breaker breaker.Snapshot `json:"breaker"`
+	Action      action                `json:"action"`
+	Breaker     *breaker.Snapshot     `json:"breaker,omitempty"`
+	Concurrency *concurrency.Snapshot `json:"concurrency,omitempty"`
 }
 
-// serveControl runs POST /isolate and /reset, after the checks the package
-// documentation lists. Refusals are 403, bad input 400; neither echoes the
-// request.
+// serveControl runs POST /isolate, /reset and /limit, after the checks the
+// package documentation lists. Refusals are 403, bad input 400, a limit
+// for a client without a concurrency limit 409; none echoes the request.
 func (h *handler) serveControl(w http.ResponseWriter, r *http.Request, act action) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -73,7 +79,10 @@ func (h *handler) serveControl(w http.ResponseWriter, r *http.Request, act actio
 		http.Error(w, "ops: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	var err error
+	var (
+		err error
+		n   int
+	)
 	switch act {
 	case actionIsolate:
 		var d time.Duration
@@ -84,6 +93,16 @@ func (h *handler) serveControl(w http.ResponseWriter, r *http.Request, act actio
 		err = h.c.Isolate(origin, d)
 	case actionReset:
 		err = h.c.ResetBreaker(origin)
+	case actionLimit:
+		if h.c.ConcurrencyLimits() == nil {
+			http.Error(w, "ops: the client has no concurrency limit to set (it was made without httpclient.WithConcurrencyLimit)", http.StatusConflict)
+			return
+		}
+		if n, err = limitOf(form); err != nil {
+			http.Error(w, "ops: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		err = h.c.SetConcurrencyLimit(origin, n)
 	}
 	if err != nil {
 		// The client's errors name the origin (with any password
@@ -93,8 +112,16 @@ func (h *handler) serveControl(w http.ResponseWriter, r *http.Request, act actio
 		return
 	}
 	if wantsJSON(r) {
-		snap, _ := h.c.Breaker(origin)
-		writeJSON(w, http.StatusOK, controlResult{Action: act, Breaker: snap})
+		res := controlResult{Action: act}
+		if act == actionLimit {
+			if cs, err := h.c.ConcurrencyLimit(origin); err == nil {
+				res.Concurrency = &cs
+			}
+		} else {
+			snap, _ := h.c.Breaker(origin)
+			res.Breaker = &snap
+		}
+		writeJSON(w, http.StatusOK, res)
 		return
 	}
 	w.Header().Set("Location", "./")
@@ -172,6 +199,23 @@ func isolateFor(form url.Values) (time.Duration, error) {
 		return 0, errors.New(`"for" must be more than 0 and at most 24h`)
 	}
 	return d, nil
+}
+
+// limitOf reads the form's concurrency limit: one field of decimal
+// digits, 1 to 100000.
+func limitOf(form url.Values) (int, error) {
+	s, ok := single(form, "limit")
+	if !ok || s == "" {
+		return 0, errors.New(`the form needs one "limit" field, a whole number from 1 to 100000`)
+	}
+	if len(s) > len(strconv.Itoa(maxLimit)) || strings.Trim(s, "0123456789") != "" {
+		return 0, errors.New(`"limit" must be a whole number from 1 to 100000`)
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxLimit {
+		return 0, errors.New(`"limit" must be a whole number from 1 to 100000`)
+	}
+	return n, nil
 }
 
 // wantsJSON reports whether the request's Accept names application/json.

@@ -23,8 +23,9 @@ type config struct {
 	hosts      map[string]bool // WithHosts, lower case
 }
 
-// WithControls enables the POST routes /isolate and /reset and the page's
-// forms for them. Without it they answer 403 and the page is read-only.
+// WithControls enables the POST routes /isolate, /reset and /limit and the
+// page's forms for them. Without it they answer 403 and the page is
+// read-only.
 func WithControls() Option {
 	return func(c *config) { c.controls = true }
 }
@@ -55,7 +56,7 @@ func WithMaxOrigins(n int) Option {
 
 // Handler returns the operator endpoint for c: the page at "/" (and ""),
 // the JSON at "/state.json", and with WithControls the POST routes
-// "/isolate" and "/reset", relative to where it is mounted (with
+// "/isolate", "/reset" and "/limit", relative to where it is mounted (with
 // http.StripPrefix). The package documentation describes the routes, the
 // JSON and the checks on a POST. Mount it on an internal port behind the
 // service's own authentication. A nil c gives a handler that answers 500 to
@@ -106,6 +107,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveControl(w, r, actionIsolate)
 	case "/reset":
 		h.serveControl(w, r, actionReset)
+	case "/limit":
+		h.serveControl(w, r, actionLimit)
 	default:
 		http.Error(w, "ops: not found", http.StatusNotFound)
 	}

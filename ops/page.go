@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
+	"github.com/tempestsdk/tempest/concurrency"
 	"github.com/tempestsdk/tempest/httpclient"
 )
 
@@ -25,6 +26,9 @@ type page struct {
 	Controls  bool
 	Token     string
 	Action    string // what the forms' actions start with: "./" or "./<last segment>/"
+
+	Concurrency bool // the client has a concurrency limit (R75): the page has a column for it
+	Saturated   int  // origins whose limiter is saturated, over every origin
 }
 
 type row struct {
@@ -37,6 +41,8 @@ type row struct {
 	UntilHalfOpen string
 	Change        *change
 	Budget        *httpclient.BudgetStatus
+	Conc          *concurrency.Snapshot // nil: no concurrency limiter
+	Saturated     bool                  // Conc has callers queued or every slot taken
 }
 
 type change struct {
@@ -59,12 +65,15 @@ func (h *handler) servePage(w http.ResponseWriter, r *http.Request) {
 		Omitted:   st.OriginsOmitted,
 		Controls:  h.cfg.controls,
 		Action:    actionBase(r),
+
+		Concurrency: st.concOn,
+		Saturated:   st.saturated,
 	}
 	if p.Controls {
 		p.Token = h.token
 	}
 	for _, o := range st.Origins {
-		rw := row{Origin: o.Origin, Budget: o.Budget}
+		rw := row{Origin: o.Origin, Budget: o.Budget, Conc: o.Concurrency, Saturated: saturated(o.Concurrency)}
 		if s := o.Breaker; s != nil {
 			rw.State = s.State.String()
 			rw.Probes = s.ProbesInFlight
@@ -141,7 +150,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <meta http-equiv="refresh" content="5">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>HTTP client: breakers and budgets</title>
+<title>HTTP client: breakers, budgets and limits</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1d1d1f;background:#fff}
 h1{font-size:1.3em;margin:0 0 .3em}h2{font-size:1.1em;margin:1.5em 0 .4em}
@@ -152,31 +161,35 @@ th{background:#f0f0f5}td.n{text-align:right;font-variant-numeric:tabular-nums}
 code{font:12px ui-monospace,monospace;word-break:break-all}
 tr.state-open td{background:#fde0de}tr.state-half-open td{background:#fff1c2}tr.state-closed td{background:#eef8ee}
 .state{font-weight:600}tr.state-open .state{color:#a01010}tr.state-half-open .state{color:#8a5a00}tr.state-closed .state{color:#1e6b1e}
-.muted{color:#6e6e73}form{display:inline;margin:0 .2em 0 0}input[name=for]{width:4em}
+.muted{color:#6e6e73}form{display:inline;margin:0 .2em 0 0}input[name=for]{width:4em}input[name=limit]{width:5em}
+tr td.saturated{background:#fff1c2;color:#8a5a00}
 </style>
 </head>
 <body>
 <h1>HTTP client: breakers, budgets and give-ups</h1>
-<p class="note">This page belongs on an internal port, behind the service's own authentication: it shows which upstreams fail{{if .Controls}}, and its forms open and close their circuits{{end}}.</p>
-<p>Read at {{.Generated}}; reloads every 5 s. {{.Total}} origin{{if ne .Total 1}}s{{end}}: {{index .Counts 0}} open, {{index .Counts 1}} half-open, {{index .Counts 2}} closed.{{if .Omitted}} <strong>{{.Omitted}} more origins not listed</strong> (open circuits are listed first).{{end}}</p>
+<p class="note">This page belongs on an internal port, behind the service's own authentication: it shows which upstreams fail{{if .Controls}}, and its forms open and close their circuits{{if .Concurrency}} and set their concurrency limits{{end}}{{end}}.</p>
+<p>Read at {{.Generated}}; reloads every 5 s. {{.Total}} origin{{if ne .Total 1}}s{{end}}: {{index .Counts 0}} open, {{index .Counts 1}} half-open, {{index .Counts 2}} closed.{{if .Omitted}} <strong>{{.Omitted}} more origins not listed</strong> (open circuits are listed first).{{end}}{{if .Concurrency}} {{.Saturated}} at their concurrency limit.{{end}}</p>
 {{- if .Controls}}
 <div><form method="post" action="{{.Action}}isolate"><input type="hidden" name="token" value="{{.Token}}"><label>Isolate origin <input name="origin" placeholder="https://host:port" required></label> for <input name="for" value="5m" required> <button>isolate</button></form></div>
 {{- end}}
 <h2>Breakers</h2>
 <table id="breakers">
-<thead><tr><th>origin</th><th>state</th><th>generation</th><th>failures / calls</th><th>until half-open</th><th>last change</th><th>budget: calls / retries / available</th>{{if .Controls}}<th>controls</th>{{end}}</tr></thead>
+<thead><tr><th>origin</th><th>state</th><th>generation</th><th>failures / calls</th><th>until half-open</th><th>last change</th><th>budget: calls / retries / available</th>{{if .Concurrency}}<th>concurrency</th>{{end}}{{if .Controls}}<th>controls</th>{{end}}</tr></thead>
 <tbody>
-{{- range .Rows}}
+{{- range $row := .Rows}}
 <tr class="state-{{if .State}}{{.State}}{{else}}closed{{end}}"><td><code>{{.Origin}}</code></td>
 <td class="state">{{if .State}}{{.State}}{{if .Probes}} ({{.Probes}} probe{{if gt .Probes 1}}s{{end}} in flight){{end}}{{else}}<span class="muted">no breaker</span>{{end}}</td>
 <td class="n">{{.Generation}}</td><td class="n">{{.Failures}} / {{.Calls}}</td><td class="n">{{.UntilHalfOpen}}</td>
 <td>{{with .Change}}{{.From}} → {{.To}}, {{.Cause}}, <span title="{{.At}}">{{.Ago}}</span>{{else}}<span class="muted">none</span>{{end}}</td>
 <td class="n">{{with .Budget}}{{.Calls}} / {{.Retries}} / {{.Available}}{{else}}<span class="muted">none</span>{{end}}</td>
+{{- if $.Concurrency}}
+{{with .Conc}}<td{{if $row.Saturated}} class="saturated"{{end}}>limit {{.Limit}} · in flight {{.InFlight}} · queued {{.Queued}} · refused {{.Rejected}}{{if $row.Saturated}} <strong>saturated</strong>{{end}}</td>{{else}}<td><span class="muted">none</span></td>{{end}}
+{{- end}}
 {{- if $.Controls}}
-<td>{{if .State}}<form method="post" action="{{$.Action}}isolate"><input type="hidden" name="token" value="{{$.Token}}"><input type="hidden" name="origin" value="{{.Origin}}"><input name="for" value="5m" aria-label="isolate for"><button>isolate</button></form><form method="post" action="{{$.Action}}reset"><input type="hidden" name="token" value="{{$.Token}}"><input type="hidden" name="origin" value="{{.Origin}}"><button>reset</button></form>{{end}}</td>
+<td>{{if .State}}<form method="post" action="{{$.Action}}isolate"><input type="hidden" name="token" value="{{$.Token}}"><input type="hidden" name="origin" value="{{.Origin}}"><input name="for" value="5m" aria-label="isolate for"><button>isolate</button></form><form method="post" action="{{$.Action}}reset"><input type="hidden" name="token" value="{{$.Token}}"><input type="hidden" name="origin" value="{{.Origin}}"><button>reset</button></form>{{end}}{{with .Conc}}<form method="post" action="{{$.Action}}limit"><input type="hidden" name="token" value="{{$.Token}}"><input type="hidden" name="origin" value="{{$row.Origin}}"><input name="limit" type="number" min="1" max="100000" value="{{.Limit}}" aria-label="concurrency limit" required><button>set limit</button></form>{{end}}</td>
 {{- end}}</tr>
 {{- else}}
-<tr><td colspan="{{if .Controls}}8{{else}}7{{end}}" class="muted">The client keeps no origin yet.</td></tr>
+<tr><td colspan="{{if .Controls}}{{if .Concurrency}}9{{else}}8{{end}}{{else}}{{if .Concurrency}}8{{else}}7{{end}}{{end}}" class="muted">The client keeps no origin yet.</td></tr>
 {{- end}}
 </tbody>
 </table>

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tempestsdk/tempest/concurrency"
 	"github.com/tempestsdk/tempest/httpclient"
 )
 
@@ -40,15 +41,17 @@ func TestPage_R63_Escaped(t *testing.T) {
 }
 
 // TestPage_R63_TemplateEscapes renders hostile values straight into the
-// template: every field is escaped for its context.
+// template: every field is escaped for its context, the concurrency
+// column and its limit form (R75) included.
 func TestPage_R63_TemplateEscapes(t *testing.T) {
 	evil := `"><script>alert(1)</script><x y='`
 	p := page{
-		Generated: evil, Total: 1, Controls: true, Token: evil, Action: "javascript:alert(1)//",
+		Generated: evil, Total: 1, Controls: true, Token: evil, Action: "javascript:alert(1)//", Concurrency: true,
 		Rows: []row{{
 			Origin: evil, State: evil, UntilHalfOpen: evil,
 			Change: &change{From: evil, To: evil, Cause: evil, At: evil, Ago: evil},
 			Budget: &httpclient.BudgetStatus{},
+			Conc:   &concurrency.Snapshot{Limit: 1, InFlight: 1}, Saturated: true,
 		}},
 		GiveUps: []giveUp{{At: evil, Ago: evil, Method: evil, Origin: evil, Path: evil, Stop: evil}},
 	}
@@ -73,6 +76,7 @@ func TestPage_R63_SecurityHeaders(t *testing.T) {
 	for _, tc := range []struct{ method, target string }{
 		{http.MethodGet, "/"}, {http.MethodGet, "/state.json"}, {http.MethodGet, "/missing"},
 		{http.MethodPost, "/"}, {http.MethodGet, "/isolate"}, {http.MethodPost, "/isolate"}, {http.MethodPost, "/reset"},
+		{http.MethodGet, "/limit"}, {http.MethodPost, "/limit"},
 	} {
 		rec := serve(h, tc.method, tc.target, nil)
 		checkSecurityHeaders(t, tc.method+" "+tc.target, rec.Header())
