@@ -10,7 +10,7 @@ MODULES := $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \;
 
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: all test demo fmt-check vet staticcheck api-check api race bench bench-suite bench-report bench-check bench-syscalls bench-curves bench-load bench-otel bench-ratelimit bench-fleet bench-core bench-smoke demo-shots fuzz trust-scale
+.PHONY: all test demo fmt-check vet staticcheck api-check api race bench bench-suite bench-report bench-check bench-syscalls bench-curves bench-load bench-otel bench-ratelimit bench-fleet bench-overload bench-core bench-smoke demo-shots fuzz trust-scale
 
 all: test
 
@@ -118,6 +118,16 @@ bench-fleet:
 	cd bench && $(BENCHSTAT) -col /client ../docs/bench/fleet.txt | tee ../docs/bench/fleet-benchstat.txt
 	cd bench && BENCH_FLEET=1 BENCH_FLEET_OUT=../docs/bench/fleet.md ./fleet.test -test.run '^TestFleetThroughput$$' -test.v -test.count=1
 	set -o pipefail; cd redisstore && FLEET_RUN=5s $(GO) test -count=1 -run 'Fleet|TripReaches' -v . | grep -E 'admitted|trip|probe|^(ok|---)' | tee ../docs/bench/fleet-redis.txt
+
+# The overload model (R74; bench/overload_test.go): every client
+# configuration in front of an upstream of 32 workers at 0.5x to 4x its
+# capacity and through a capacity drop, 30 s of fake time (synctest) each,
+# then the same model once on loopback at 2x for 10 s per configuration:
+# docs/overload.{md,svg}. About 90 s. TestOverloadModel, the model's
+# own checks, is in make test.
+bench-overload:
+	c="$(BENCH_COMMIT)"; cd bench && OVERLOAD_REPORT=1 OVERLOAD_COMMIT="$$c" OVERLOAD_OUT=../docs/overload.md $(GO) test -run '^TestOverloadReport$$' -count=1 -v -timeout 30m .
+	c="$(BENCH_COMMIT)"; cd bench && OVERLOAD_LOOPBACK=1 OVERLOAD_COMMIT="$$c" OVERLOAD_OUT=../docs/overload.md $(GO) test -run '^TestOverloadLoopback$$' -count=1 -v -timeout 10m .
 
 # The README's screenshot of the operator page during the demo's outage and
 # its excerpt of /metrics (needs Chromium). Not part of make test.
