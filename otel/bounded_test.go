@@ -2,6 +2,7 @@ package otel_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,11 +18,14 @@ import (
 	"github.com/tempestsdk/tempest/otel"
 )
 
-// R67: 10 000 paths over 1 000 origins, a tenth of them down, through a
+// R67, R75: 10 000 paths over 1 000 origins, a tenth of them down, through a
 // client that keeps state for 64 origins at most (so it forgets and meets
-// origins again all the time): every metric, the breaker series included, has at most
-// WithMaxOrigins+1 series for each combination of its other attributes,
-// the origins past the bound are "_OTHER" with no port, and no attribute
+// origins again all the time); then a second client, with a concurrency
+// limit of 1 and no queue, holds a body open for each of 200 of these
+// origins (up ones) and is refused a second call to each: every metric, the breaker
+// and concurrency series included, has at most WithMaxOrigins+1 series for
+// each combination of its other attributes, the origins past the bound are
+// "_OTHER" with no port, the _OTHER series sum theirs, and no attribute
 // names a path.
 func TestCardinality_R67_ThousandOriginsTenThousandPaths(t *testing.T) {
 	const (
@@ -29,6 +33,7 @@ func TestCardinality_R67_ThousandOriginsTenThousandPaths(t *testing.T) {
 		origins    = 1000
 		paths      = 10000
 		workers    = 8
+		held       = 200 // origins of the concurrency-limited client
 	)
 	tl := newTelemetry(t)
 	inst := tl.inst(t, otel.WithMaxOrigins(maxOrigins), otel.WithTracerProvider(tracenoop.NewTracerProvider()))
@@ -73,14 +78,50 @@ func TestCardinality_R67_ThousandOriginsTenThousandPaths(t *testing.T) {
 	}
 	wg.Wait()
 
+	// The concurrency-limited client: one body held open per origin, and
+	// a second call to each refused.
+	lc, err := httpclient.New("", httpclient.WithTransport(rt), httpclient.WithHooks(inst.Hooks()),
+		httpclient.WithConcurrencyLimit(httpclient.ConcurrencyLimit{Fixed: 1, Queue: httpclient.NoQueue}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	stopLC, err := inst.Observe(lc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopLC()
+	var bodies []io.Closer
+	defer func() {
+		for _, b := range bodies {
+			b.Close()
+		}
+	}()
+	for o := 0; len(bodies) < held; o++ {
+		if o%10 == 7 {
+			continue // down: retried with backoff, which is not what this measures
+		}
+		url := fmt.Sprintf("http://h%d.example:%d/held/%d?q=%d", o, 8000+o%2, o, o)
+		resp, err := lc.Get(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, resp.Body)
+		if _, err := lc.Get(context.Background(), url); !errors.Is(err, httpclient.ErrConcurrencyLimited) {
+			t.Fatalf("a second call to origin %d: %v, want ErrConcurrencyLimited", o, err)
+		}
+	}
+
 	ms := metrics(tl.collect(t))
 	for _, name := range []string{reqDuration, "tempest.client.calls", "tempest.client.attempts", "tempest.client.retries",
-		"tempest.client.breaker.transitions", "tempest.client.breaker.state", "tempest.client.fast_fails"} {
+		"tempest.client.breaker.transitions", "tempest.client.breaker.state", "tempest.client.fast_fails",
+		"tempest.client.concurrency.limit", "tempest.client.concurrency.in_flight", "tempest.client.concurrency.queued",
+		"tempest.client.concurrency.refusals"} {
 		if ms[name] == nil {
 			t.Errorf("%s: not recorded", name)
 		}
 	}
-	wantNoPath(t, ms, "items", "q=")
+	wantNoPath(t, ms, "items", "held", "q=")
 	for name, m := range ms {
 		groups := map[string]map[string]bool{} // other attributes -> server.address values
 		for _, p := range m.points {
@@ -121,7 +162,31 @@ func TestCardinality_R67_ThousandOriginsTenThousandPaths(t *testing.T) {
 			}
 		}
 	}
-	wantSum(t, ms, "tempest.client.calls", paths)
+	wantSum(t, ms, "tempest.client.calls", paths+2*held)
+	// The concurrency series of the origins held: each has limit 1 and 1
+	// in flight, summed into _OTHER past the bound; one server.address
+	// value per series, at most maxOrigins+1 of them, some of the origins
+	// admitted first among them.
+	for _, name := range []string{"tempest.client.concurrency.limit", "tempest.client.concurrency.in_flight",
+		"tempest.client.concurrency.queued", "tempest.client.concurrency.refusals"} {
+		want := float64(held)
+		if name == "tempest.client.concurrency.queued" {
+			want = 0
+		}
+		wantSum(t, ms, name, want)
+		own := map[string]bool{}
+		for _, p := range ms[name].points {
+			v, _ := p.attrs.Value("server.address")
+			own[v.AsString()] = true
+		}
+		if len(own) > maxOrigins+1 || !own["_OTHER"] || len(own) < 2 {
+			t.Errorf("%s: %d server.address values (want at most %d, _OTHER and some of the first among them)", name, len(own), maxOrigins+1)
+		}
+	}
+	wantSum(t, ms, "tempest.client.concurrency.refusals", held, attribute.String("http.request.method", "GET"))
+	if n := ms["tempest.client.fast_fails"].sum(); n == 0 {
+		t.Error("no fast failure of the origins down")
+	}
 	// Among the origins admitted first, some are down (the workers race
 	// for the first places, so which ones varies): they have open
 	// circuits of their own, and the rest are summed in _OTHER.

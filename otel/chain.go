@@ -31,6 +31,7 @@ func Chain(hooks ...httpclient.Hooks) httpclient.Hooks {
 		retries       []func(context.Context, httpclient.RetryEvent)
 		giveUps       []func(context.Context, httpclient.Attempt, httpclient.Stop)
 		stateChanges  []func(string, breaker.Change)
+		limitChanges  []func(string, int, int)
 	)
 	for _, h := range hooks {
 		if h.CallStart != nil {
@@ -53,6 +54,9 @@ func Chain(hooks ...httpclient.Hooks) httpclient.Hooks {
 		}
 		if h.StateChange != nil {
 			stateChanges = append(stateChanges, h.StateChange)
+		}
+		if h.LimitChange != nil {
+			limitChanges = append(limitChanges, h.LimitChange)
 		}
 	}
 	if len(callStarts) > 0 {
@@ -112,6 +116,15 @@ func Chain(hooks ...httpclient.Hooks) httpclient.Hooks {
 			var p panics
 			for _, f := range stateChanges {
 				p.run(func() { f(origin, ch) })
+			}
+			p.rethrow()
+		}
+	}
+	if len(limitChanges) > 0 {
+		out.LimitChange = func(origin string, from, to int) {
+			var p panics
+			for _, f := range limitChanges {
+				p.run(func() { f(origin, from, to) })
 			}
 			p.rethrow()
 		}

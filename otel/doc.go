@@ -2,7 +2,7 @@
 // metrics and spans, through the client's hooks: one span per call and one
 // per attempt, the HTTP semantic conventions' client metric per attempt,
 // and tempest.* metrics for what only the retry loop knows (retries,
-// give-ups, hedges, fast failures, the breakers).
+// give-ups, hedges, fast failures, the breakers, the concurrency limit).
 //
 // It is a module of its own (github.com/tempestsdk/tempest/otel), so that
 // the core module keeps no dependency. It uses the OpenTelemetry API only:
@@ -14,7 +14,7 @@
 //	...
 //	client, err := httpclient.New(base, httpclient.WithHooks(inst.Hooks()))
 //	...
-//	stop, err := inst.Observe(client) // the breaker series
+//	stop, err := inst.Observe(client) // the breaker and concurrency series
 //	defer stop()
 //
 // A client with hooks of its own combines them with [Chain]:
@@ -53,14 +53,16 @@
 // outcome is a failure or a 4xx or 5xx response, except an attempt of
 // class "canceled", which keeps its error.type but not the Error status:
 // its caller gave up, the upstream did not fail. A call an open circuit refused has its call span only,
-// with Error, error.type and tempest.stop "circuit_open". No span records
+// with Error, error.type and tempest.stop "circuit_open"; so has a call the
+// concurrency limit refused, with "concurrency_limited". No span records
 // an error's text: a transport's errors may quote the URL, query and all.
 //
 // # Metrics
 //
 // Durations are in seconds, with semconv's bucket boundaries. Every
 // metric carries server.address, server.port and url.scheme, and all but
-// the breaker ones http.request.method; none carries a path or query.
+// the breaker ones and the observed concurrency ones http.request.method;
+// none carries a path or query.
 //
 //	http.client.request.duration (histogram, s): each attempt
 //	    http.response.status_code, error.type, http.request.resend_count (semconv)
@@ -74,6 +76,7 @@
 //	tempest.client.give_ups (counter, {call}): Hooks.GiveUp
 //	    tempest.stop
 //	tempest.client.fast_fails (counter, {call}): calls an open circuit refused, no attempt made
+//	tempest.client.concurrency.refusals (counter, {call}): calls the concurrency limit refused, no attempt made
 //	tempest.client.budget.exhausted (counter, {call}): give-ups for a spent retry budget
 //	tempest.client.hedges (counter, {hedge}): hedges sent
 //	tempest.client.hedge.wins (counter, {hedge}): calls whose outcome came from a hedge
@@ -82,6 +85,12 @@
 //	tempest.client.breaker.state (observable up-down counter, {breaker}): Observe
 //	    tempest.breaker.state; per origin 1 for its state, 0 for the other two
 //	tempest.client.breaker.until_half_open (observable gauge, s): Observe, open circuits only
+//	tempest.client.concurrency.limit (observable up-down counter, {request}): Observe
+//	    per origin its concurrency limit (no method); only with httpclient.WithConcurrencyLimit
+//	tempest.client.concurrency.in_flight (observable up-down counter, {request}): Observe
+//	    attempts holding a slot (a response's until its body is read or closed)
+//	tempest.client.concurrency.queued (observable up-down counter, {request}): Observe
+//	    attempts waiting for a slot
 //
 // error.type is the status code for a 4xx or 5xx response (semconv), the
 // httpclient.Class of a failure ("timeout", "reset", "circuit_open"...),
@@ -91,9 +100,24 @@
 // half-open state is "half_open", its causes "probe_success" and so on.
 //
 // The breaker series are up-down counters rather than gauges because they
-// add up: summed over origins they count the circuits in each state. They
-// are read at collection time from the clients given to
-// [Instrumentation.Observe], with Client.Breakers, which is a pure read.
+// add up: summed over origins they count the circuits in each state. So
+// are the concurrency series (as semconv's http.client.active_requests and
+// db.client.connection.max are): summed over origins they count the slots,
+// the attempts in flight and those queued, and an _OTHER series is the sum
+// of its origins. until_half_open does not add up (the _OTHER series has
+// the longest), so it is a gauge. The observed series are read at
+// collection time from the clients given to [Instrumentation.Observe],
+// with Client.Breakers and Client.ConcurrencyLimits, which are pure reads;
+// a client without a concurrency limit has no concurrency series. The
+// hooks leave Hooks.LimitChange alone: the limit series show each change
+// at the next collection, an operator's (Client.SetConcurrencyLimit, which
+// the hook does not hear) included.
+//
+// A call the concurrency limit refused before its first attempt is counted
+// in concurrency.refusals, never in fast_fails, which counts the open
+// circuit's refusals only; a retry it refused ends the call with its last
+// outcome, and counts in give_ups with tempest.stop "concurrency_limited",
+// as every other early stop does.
 //
 // # Bounded series
 //
@@ -115,8 +139,11 @@
 // in step; the exporter writes the names Prometheus expects, the unit as a
 // suffix and _total on counters: http_client_request_duration_seconds,
 // tempest_client_calls_total, tempest_client_retries_total,
-// tempest_client_breaker_state, tempest_client_breaker_until_half_open_seconds
-// and so on. prometheus.WithoutScopeInfo drops the otel_scope_* labels.
+// tempest_client_breaker_state, tempest_client_breaker_until_half_open_seconds,
+// tempest_client_concurrency_limit, tempest_client_concurrency_in_flight,
+// tempest_client_concurrency_queued, tempest_client_concurrency_refusals_total
+// and so on (an annotation unit such as {request} adds no suffix).
+// prometheus.WithoutScopeInfo drops the otel_scope_* labels.
 //
 // # Beside otelhttp
 //

@@ -161,8 +161,16 @@ func (i *Instrumentation) callDone(ctx context.Context, c httpclient.Call, r htt
 	ms := o.measure(i.origins, setKey{kind: kindCall, method: m, status: metricStatus(r.Status), errType: et, stop: string(r.Stop)})
 	i.calls.Add(ctx, 1, ms.add...)
 	i.callDuration.Record(ctx, r.Duration.Seconds(), ms.rec...)
-	if r.Attempts == 0 && r.Stop == httpclient.StopCircuitOpen {
-		i.fastFails.Add(ctx, 1, o.measure(i.origins, setKey{kind: kindMethod, method: m}).add...)
+	if r.Attempts == 0 {
+		// Refused before any attempt: by the open circuit (a fast
+		// failure) or by the concurrency limit (R75), never both. A
+		// retry refused is a give-up, counted by GiveUp with its Stop.
+		switch r.Stop {
+		case httpclient.StopCircuitOpen:
+			i.fastFails.Add(ctx, 1, o.measure(i.origins, setKey{kind: kindMethod, method: m}).add...)
+		case httpclient.StopConcurrencyLimited:
+			i.concRefusals.Add(ctx, 1, o.measure(i.origins, setKey{kind: kindMethod, method: m}).add...)
+		}
 	}
 	if r.Last.Hedge > 0 {
 		i.hedgeWins.Add(ctx, 1, o.measure(i.origins, setKey{kind: kindMethod, method: m}).add...)

@@ -19,7 +19,7 @@ import (
 
 // Instrumentation turns a client's hooks into OpenTelemetry metrics and
 // spans. Make one with New, give its Hooks to httpclient.WithHooks, and
-// pass the client to Observe for the breaker series. It is safe for
+// pass the client to Observe for the breaker and concurrency series. It is safe for
 // concurrent use, and one Instrumentation may serve several clients.
 type Instrumentation struct {
 	tracer     trace.Tracer
@@ -43,6 +43,10 @@ type Instrumentation struct {
 	transitions     metric.Int64Counter
 	breakerState    metric.Int64ObservableUpDownCounter
 	untilHalfOpen   metric.Float64ObservableGauge
+	concRefusals    metric.Int64Counter
+	concLimit       metric.Int64ObservableUpDownCounter
+	concInFlight    metric.Int64ObservableUpDownCounter
+	concQueued      metric.Int64ObservableUpDownCounter
 
 	obsMu    sync.Mutex
 	observed map[*httpclient.Client]struct{}
@@ -109,7 +113,8 @@ func New(opts ...Option) (inst *Instrumentation, err error) {
 	return i, nil
 }
 
-// instruments makes every instrument and registers the breaker callback.
+// instruments makes every instrument and registers the callback of the
+// breaker and concurrency series.
 func (i *Instrumentation) instruments(m metric.Meter) error {
 	var errs []error
 	check := func(err error) {
@@ -137,6 +142,7 @@ func (i *Instrumentation) instruments(m metric.Meter) error {
 	i.retries = counter(nameRetries, "{retry}", "Waits before another attempt, by the class of the attempt retried.")
 	i.giveUps = counter(nameGiveUps, "{call}", "Calls that stopped retrying a retryable outcome before their attempts ran out.")
 	i.fastFails = counter(nameFastFails, "{call}", "Calls an open circuit refused before any attempt.")
+	i.concRefusals = counter(nameConcRefusals, "{call}", "Calls the concurrency limit refused before any attempt.")
 	i.budgetExhausted = counter(nameBudgetExhausted, "{call}", "Calls that stopped retrying because the origin's retry budget was spent.")
 	i.hedges = counter(nameHedges, "{hedge}", "Hedged attempts sent.")
 	i.hedgeWins = counter(nameHedgeWins, "{hedge}", "Calls whose outcome came from a hedge.")
@@ -147,11 +153,27 @@ func (i *Instrumentation) instruments(m metric.Meter) error {
 	i.untilHalfOpen, err = m.Float64ObservableGauge(nameUntilHalfOpen, metric.WithUnit("s"),
 		metric.WithDescription("Time until an open circuit half-opens, for open circuits only; the _OTHER series has the longest."))
 	check(err)
+	// Up-down counters, as breaker.state (and semconv's
+	// http.client.active_requests and db.client.connection.max): summed
+	// over origins they count the slots, the attempts in flight and the
+	// attempts queued, as the _OTHER series does.
+	upDown := func(name, unit, desc string) metric.Int64ObservableUpDownCounter {
+		c, err := m.Int64ObservableUpDownCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		check(err)
+		return c
+	}
+	i.concLimit = upDown(nameConcLimit, "{request}",
+		"Concurrency limit of each origin: the attempts it may have in flight; the _OTHER series sums the origins past the bound.")
+	i.concInFlight = upDown(nameConcInFlight, "{request}",
+		"Attempts holding a concurrency slot, hedges included (a response's until its body is read or closed); the _OTHER series sums the origins past the bound.")
+	i.concQueued = upDown(nameConcQueued, "{request}",
+		"Attempts waiting in the queue for a concurrency slot; the _OTHER series sums the origins past the bound.")
 	if len(errs) > 0 {
 		return fmt.Errorf("otel: making the instruments: %w", errors.Join(errs...))
 	}
 	for _, inst := range []any{i.callDuration, i.calls, i.attempts, i.retries, i.giveUps, i.fastFails, i.budgetExhausted,
-		i.hedges, i.hedgeWins, i.transitions, i.breakerState, i.untilHalfOpen} {
+		i.hedges, i.hedgeWins, i.transitions, i.breakerState, i.untilHalfOpen,
+		i.concRefusals, i.concLimit, i.concInFlight, i.concQueued} {
 		if inst == nil || reflect.ValueOf(inst).Kind() == reflect.Pointer && reflect.ValueOf(inst).IsNil() {
 			return errors.New("otel: the meter returned a nil instrument")
 		}
@@ -159,13 +181,16 @@ func (i *Instrumentation) instruments(m metric.Meter) error {
 	if !i.noHTTP && i.reqDuration == nil {
 		return errors.New("otel: the meter returned a nil instrument")
 	}
-	if _, err := m.RegisterCallback(i.observe, i.breakerState, i.untilHalfOpen); err != nil {
-		return fmt.Errorf("otel: registering the breaker callback: %w", err)
+	if _, err := m.RegisterCallback(i.observe, i.breakerState, i.untilHalfOpen, i.concLimit, i.concInFlight, i.concQueued); err != nil {
+		return fmt.Errorf("otel: registering the breaker and concurrency callback: %w", err)
 	}
 	return nil
 }
 
 // Hooks returns the hooks that record a client's calls, attempts, retries,
 // give-ups and breaker transitions; pass them to httpclient.WithHooks. To
-// keep hooks of your own as well, combine them with Chain.
+// keep hooks of your own as well, combine them with Chain. They leave
+// LimitChange nil: the concurrency limit is read at collection by Observe,
+// which also sees the limits an operator sets, and a hook would only add
+// work on the attempt's goroutine.
 func (i *Instrumentation) Hooks() httpclient.Hooks { return i.hooks }

@@ -53,6 +53,10 @@ func wantUnits(t *testing.T, ms map[string]*metric) {
 		"tempest.client.breaker.transitions":     "{transition}",
 		"tempest.client.breaker.state":           "{breaker}",
 		"tempest.client.breaker.until_half_open": "s",
+		"tempest.client.concurrency.limit":       "{request}",
+		"tempest.client.concurrency.in_flight":   "{request}",
+		"tempest.client.concurrency.queued":      "{request}",
+		"tempest.client.concurrency.refusals":    "{call}",
 	}
 	for name, m := range ms {
 		want, ok := units[name]

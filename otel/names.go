@@ -38,6 +38,10 @@ const (
 	nameBreakerState    = "tempest.client.breaker.state"
 	nameUntilHalfOpen   = "tempest.client.breaker.until_half_open"
 	nameTransitions     = "tempest.client.breaker.transitions"
+	nameConcLimit       = "tempest.client.concurrency.limit"
+	nameConcInFlight    = "tempest.client.concurrency.in_flight"
+	nameConcQueued      = "tempest.client.concurrency.queued"
+	nameConcRefusals    = "tempest.client.concurrency.refusals"
 )
 
 // durationBounds are semconv's bucket boundaries for

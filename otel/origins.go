@@ -35,9 +35,10 @@ type origin struct {
 	urlBase string               // scheme://host[:port], the start of url.full; "" for _OTHER
 
 	// The breaker series of this origin, one per state (closed, half_open,
-	// open), and its until_half_open series.
+	// open), and the series of its attributes alone: until_half_open and
+	// the concurrency series.
 	states [3][]metric.ObserveOption
-	until  []metric.ObserveOption
+	bare   []metric.ObserveOption
 
 	mu   sync.RWMutex
 	sets map[setKey]*measure
@@ -65,7 +66,7 @@ const (
 	kindCall                     // tempest.client.calls and call.duration: method, status, error.type, tempest.stop
 	kindRetry                    // tempest.client.retries: method, tempest.retry.reason, tempest.retry.after
 	kindGiveUp                   // tempest.client.give_ups: method, tempest.stop
-	kindMethod                   // fast_fails, budget.exhausted, hedges, hedge.wins: method
+	kindMethod                   // fast_fails, concurrency.refusals, budget.exhausted, hedges, hedge.wins: method
 	kindTransition               // breaker.transitions: from, to, cause
 )
 
@@ -233,7 +234,7 @@ func (reg *origins) add(scheme, address string, port int) *origin {
 		kv := append(append([]attribute.KeyValue(nil), o.base...), attrBreakerState.String(name))
 		o.states[st] = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(kv...))}
 	}
-	o.until = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(o.base...))}
+	o.bare = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(o.base...))}
 	reg.all = append(reg.all, o)
 	return o
 }
