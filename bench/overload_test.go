@@ -207,8 +207,9 @@ func overloadMarkdown(results [][]overloadResult, total time.Duration) string {
 	p("- A job that waited %v is answered 503, and a service time over %v is 6.4σ away, so a caller that does not wait in its own client never reaches its %v deadline: overload shows as 503s and latency, not as timeouts or work done for callers gone.\n\n", modelQueueLimit, modelDeadline-modelQueueLimit, modelDeadline)
 	p("## Configurations\n\n")
 	p("- **none**: Tempest's `httpclient` with retries off (`RetryPolicy{MaxAttempts: 1}`) and the breaker off (`WithCircuitBreaker(0, 0)`).\n")
-	p("- **fixed refusing L=n**: the same client behind a `concurrency` limiter of n (C/4, C, 4C) with no queue: a full limiter refuses at once.\n")
-	p("- **fixed queued L=n**: the same with a queue of n callers, each waiting at most until 100 ms before its deadline (`MinLeft`).\n")
+	p("- **tempest adaptive**: the same client with `WithConcurrencyLimit(ConcurrencyLimit{})`: the adaptive limit (R74) at its defaults (start 64, ratio band 1.5–2), a queue of 16 waiting at most 50 ms and never past 50 ms before the deadline (R75).\n")
+	p("- **fixed refusing L=n**: the same client with `ConcurrencyLimit{Fixed: n, Queue: NoQueue}` for n = C/4, C, 4C: a full origin refuses at once.\n")
+	p("- **fixed queued L=n**: the same with a queue of n callers, each waiting at most until 100 ms before its deadline (`MinLeft`; `MaxWait` an hour).\n")
 	p("- **failsafe adaptive**: failsafe-go v0.9.8's adaptive limiter at its defaults (limits 1/200/20, no queue) through `failsafehttp.NewRoundTripper`, in an `http.Client`.\n")
 	p("- **failsafe adaptive+queue**: the same with `WithQueueing(2, 3)`, the factors its documentation gives as the prioritized limiter's defaults (waits bounded by the caller's deadline).\n\n")
 	p("## Results\n\n")
@@ -234,6 +235,7 @@ func overloadMarkdown(results [][]overloadResult, total time.Duration) string {
 		}
 	}
 	p("\nAll runs took %v of wall time.\n\n", total.Round(time.Second))
+	p("%s", targetsMarkdown(results))
 
 	capRow := results[len(results)-1]
 	p("## The capacity change\n\n")
@@ -323,13 +325,22 @@ func overloadSVG(rows []overloadResult, s overloadScenario) string {
 	p(`<text x="%.1f" y="%.1f" text-anchor="middle">true capacity %.0f/s</text>`+"\n", mid, y(modelCapacity)-5, modelCapacity)
 	p(`<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#000" stroke-dasharray="2 3"/>`+"\n", left, y(float64(recoveryGoal)), right, y(float64(recoveryGoal)))
 	p(`<text x="%.1f" y="%.1f" text-anchor="middle">90%%: %d/s</text>`+"\n", mid, y(float64(recoveryGoal))+15, recoveryGoal)
-	for i, r := range rows {
-		c := chartColors[i%len(chartColors)]
+	// Drawn last first, so that the first configurations (no limit,
+	// Tempest's) lie on top; Tempest's thicker.
+	for i := len(rows) - 1; i >= 0; i-- {
+		r := rows[i]
 		var pts []string
 		for sec, n := range r.PerSecond {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(float64(sec)+0.5), y(min(float64(n), yMax))))
 		}
-		p(`<polyline fill="none" stroke="%s" stroke-width="1.6" points="%s"/>`+"\n", c, strings.Join(pts, " "))
+		width := 1.6
+		if r.Config == "tempest adaptive" {
+			width = 3
+		}
+		p(`<polyline fill="none" stroke="%s" stroke-width="%.1f" points="%s"/>`+"\n", chartColors[i%len(chartColors)], width, strings.Join(pts, " "))
+	}
+	for i, r := range rows {
+		c := chartColors[i%len(chartColors)]
 		ly := top + 10 + i*lineH
 		p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="3"/>`+"\n", legendX, ly, legendX+22, ly, c)
 		label := r.Config + dagger(r)
@@ -446,4 +457,49 @@ func warmLoopback(t *testing.T, do doFunc, url string) {
 		t.Fatalf("warm-up call: %v", err)
 	}
 	resp.Body.Close()
+}
+
+// targetsMarkdown is the issue's targets for the adaptive limit against
+// what tempest adaptive did, and failsafe-go's default beside it.
+func targetsMarkdown(results [][]overloadResult) string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	find := func(row []overloadResult, name string) (overloadResult, bool) {
+		i := slices.IndexFunc(row, func(r overloadResult) bool { return r.Config == name })
+		if i < 0 {
+			return overloadResult{}, false
+		}
+		return row[i], true
+	}
+	mark := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "**missed**"
+	}
+	p("## Targets\n\n")
+	p("The issue's targets for the adaptive limit (asserted, on shorter runs, by bench's TestOverloadTargets and concurrency's TestAdaptive_R74_OverloadModel), against this run:\n\n")
+	p("| load | target | tempest adaptive | | failsafe adaptive |\n| --- | --- | --- | --- | --- |\n")
+	var base overloadResult
+	for _, row := range results {
+		ours, ok := find(row, "tempest adaptive")
+		if !ok {
+			continue
+		}
+		fs, _ := find(row, "failsafe adaptive")
+		switch sc := ours.Scenario; {
+		case sc == "0.5x":
+			base, _ = find(row, "none")
+			p("| %s | no refusal, the latency of no limit (p50 %s, p99 %s) | %d refused, p50 %s, p99 %s | %s | %d refused, p99 %s |\n",
+				sc, ms(base.P50), ms(base.P99), ours.Rejected, ms(ours.P50), ms(ours.P99), mark(ours.Rejected == 0 && ours.P50 == base.P50 && ours.P99 <= base.P99+2*time.Millisecond), fs.Rejected, ms(fs.P99))
+		case ours.Recovery != 0:
+			p("| %s | 90%% of capacity within 2 s of its return | %s | %s | %s |\n", sc, recoveryText(ours.Recovery), mark(ours.Recovery > 0 && ours.Recovery <= 2*time.Second), recoveryText(fs.Recovery))
+		default:
+			ok := ours.Goodput >= 0.95*modelCapacity && ours.P99 <= 150*time.Millisecond && ours.PeakInFlight <= 4*modelWorkers
+			p("| %s | goodput ≥ %.0f/s, p99 ≤ 150ms, ≤ %d in flight | %.0f/s, p99 %s, %d | %s | %.0f/s, p99 %s, %d |\n",
+				sc, 0.95*modelCapacity, 4*modelWorkers, ours.Goodput, ms(ours.P99), ours.PeakInFlight, mark(ok), fs.Goodput, ms(fs.P99), fs.PeakInFlight)
+		}
+	}
+	p("\n")
+	return b.String()
 }
