@@ -127,11 +127,11 @@ func (p Permit) record(rtt time.Duration, dropped bool) {
 		return
 	}
 	to := a.decide(from)
+	a.restart() // before the grants: the callers a change admits are the new window's
 	if to != from {
 		l.limit = to
 		l.grantLocked()
 	}
-	a.restart()
 	onLimit := a.cfg.OnLimit
 	l.mu.Unlock()
 	if to != from && onLimit != nil {

@@ -69,6 +69,7 @@ type Limiter struct {
 
 // waiter is one queued call. ready is closed when it is granted a slot.
 type waiter struct {
+	p       Permit // made at the grant, under the limit it was granted under
 	ready   chan struct{}
 	granted bool
 	elem    *list.Element // its place in the queue; nil once it left
@@ -107,9 +108,10 @@ type Permit struct {
 
 // slot is what a Permit's copies share. Guarded by the limiter's mu.
 type slot struct {
-	released, recorded bool
-	epoch              uint32                     // the adaptive limit's epoch when it was granted
-	expiry             atomic.Pointer[time.Timer] // ReleaseAfter's; read without mu
+	released atomic.Bool // set under mu; read without it by ReleaseAfter
+	recorded bool
+	epoch    uint32                     // the adaptive limit's epoch when it was granted
+	expiry   atomic.Pointer[time.Timer] // ReleaseAfter's; read without mu
 }
 
 // Release gives the slot back, to the first caller in the queue if any. It
@@ -121,10 +123,10 @@ func (p Permit) Release() {
 	}
 	p.l.mu.Lock()
 	defer p.l.mu.Unlock()
-	if p.s.released {
+	if p.s.released.Load() {
 		return
 	}
-	p.s.released = true
+	p.s.released.Store(true)
 	if t := p.s.expiry.Load(); t != nil {
 		t.Stop()
 	}
@@ -139,11 +141,19 @@ func (p Permit) ReleaseAfter(d time.Duration) {
 	if p.l == nil {
 		return
 	}
-	// Without the lock: a timer that fires after a Release, or that a
-	// racing Release did not see, releases nothing (Release is
-	// idempotent), and it is stopped or fires within d.
-	if old := p.s.expiry.Swap(time.AfterFunc(max(d, 0), p.Release)); old != nil {
+	// Without the lock. Release sets released, then stops the timer it
+	// finds; this swaps the timer in, then looks at released: one of the
+	// two sees the other, so no timer outlives a Release (and one that
+	// fires after it releases nothing: Release is idempotent).
+	if p.s.released.Load() {
+		return
+	}
+	t := time.AfterFunc(max(d, 0), p.Release)
+	if old := p.s.expiry.Swap(t); old != nil {
 		old.Stop()
+	}
+	if p.s.released.Load() {
+		t.Stop()
 	}
 }
 
@@ -154,6 +164,7 @@ func (l *Limiter) grantLocked() {
 		w.elem = nil
 		w.granted = true
 		l.inFlight++
+		w.p = l.permit()
 		close(w.ready)
 	}
 }
@@ -219,10 +230,7 @@ func (l *Limiter) Acquire(ctx context.Context) (Permit, error) {
 	var cause error
 	select {
 	case <-w.ready:
-		l.mu.Lock()
-		p := l.permit()
-		l.mu.Unlock()
-		return p, nil
+		return w.p, nil
 	case <-ctx.Done():
 		cause = ctx.Err()
 	case <-timeout:

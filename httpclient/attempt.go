@@ -140,6 +140,7 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 			release(nil)
 		}
 	}
+	own := actx // the attempt's own context, whatever an AttemptStart hook returns
 	var slots slotWatch
 	if c.slots != nil {
 		slots = c.slots.watch()
@@ -218,13 +219,15 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 			outcome = breaker.Ignore
 		case isLocalResource(err):
 			outcome = breaker.Ignore // the local machine's limits (R57); retried as not sent where R7 allows
-		case cancel != nil && actx.Err() != nil && rb.heldAt(actx.Deadline()):
+		case actx.Err() != nil && own.Err() == nil && errors.Is(err, actx.Err()):
+			outcome = breaker.Ignore // the AttemptStart hook's context ended it, not the upstream
+		case cancel != nil && own.Err() != nil && rb.heldAt(own.Deadline()):
 			// The transport was still waiting on the caller's own
 			// slow body (R56).
 			r.err = &requestBodyError{err: fmt.Errorf("still being read when the attempt timed out: %w", &attemptTimeoutError{err: err})}
 			r.callerFault = true
 			outcome = breaker.Ignore
-		case cancel != nil && actx.Err() != nil:
+		case cancel != nil && own.Err() != nil:
 			switch queued, sent := slots.queued(); {
 			case queued:
 				// Queued for a connection slot most of the time:
@@ -254,13 +257,19 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 	} else {
 		if held {
 			sampleResponse(permit, dur, resp.StatusCode)
-			if !h.noTimeout {
+			if !h.noTimeout && resp.StatusCode != http.StatusSwitchingProtocols {
 				// The slot is the body's until it is read to the
 				// end or closed, or the attempt's deadline
-				// passes (R75); NoTimeout gives it back at the
-				// headers.
+				// passes (R75); NoTimeout and an upgraded
+				// connection give it back at the headers. The
+				// deadline is the attempt's own, or a hook's
+				// earlier one.
 				held = false
-				if dl, ok := actx.Deadline(); ok {
+				dl, ok := own.Deadline()
+				if hdl, hok := actx.Deadline(); hok && (!ok || hdl.Before(dl)) {
+					dl, ok = hdl, true
+				}
+				if ok {
 					permit.ReleaseAfter(time.Until(dl))
 				}
 				if cancel == nil {

@@ -132,9 +132,11 @@ func (c *Client) ConcurrencyLimits() map[string]concurrency.Snapshot {
 
 // SetConcurrencyLimit sets origin's concurrency limit to n, for an
 // operator: a fixed limit keeps it, an adaptive one goes on from it within
-// its Min and Max. origin is any URL of the origin; the client keeps state
-// for it from then on. The error wraps ErrInvalidRequest when n is not
-// positive, origin is not an http or https URL, or the limit is off.
+// its Min and Max. origin is any URL of the origin. The value outlives the
+// origin's state: when an idle origin's state is dropped (WithOriginLimit)
+// and made again, it starts from n. The error wraps ErrInvalidRequest when
+// n is not positive, origin is not an http or https URL, the limit is off,
+// or limits were set for as many origins as WithOriginLimit's maxOrigins.
 func (c *Client) SetConcurrencyLimit(origin string, n int) error {
 	if c.reg.conc == nil {
 		return fmt.Errorf("%w: SetConcurrencyLimit: the concurrency limit is off", ErrInvalidRequest)
@@ -146,7 +148,11 @@ func (c *Client) SetConcurrencyLimit(origin string, n int) error {
 	if err != nil {
 		return err
 	}
-	c.reg.lookup(norm).conc.SetLimit(n)
+	s, err := c.reg.pinConc(norm, n)
+	if err != nil {
+		return err
+	}
+	s.conc.SetLimit(n)
 	return nil
 }
 
@@ -167,6 +173,9 @@ func (c *Client) ConcurrencyLimit(origin string) (concurrency.Snapshot, error) {
 		return s.conc.Snapshot(), nil
 	}
 	fresh, _ := concurrency.New(*c.reg.conc) // validated by New; what a new origin starts with
+	if n, ok := c.reg.concPin(norm); ok {
+		fresh.SetLimit(n)
+	}
 	return fresh.Snapshot(), nil
 }
 

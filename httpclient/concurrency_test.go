@@ -490,3 +490,19 @@ func TestConcurrency_R75_ControlsWithoutBreaker(t *testing.T) {
 		t.Errorf("adaptive start under Max 10: %d", s.Limit)
 	}
 }
+
+// R75: operator-set limits are bounded by the origin limit.
+func TestConcurrency_R75_PinsBounded(t *testing.T) {
+	c := concClient(t, &concRT{}, ConcurrencyLimit{Fixed: 7}, WithOriginLimit(2, time.Minute))
+	for _, o := range []string{"http://a.test", "http://b.test", "http://a.test"} {
+		if err := c.SetConcurrencyLimit(o, 3); err != nil {
+			t.Fatalf("%s: %v", o, err)
+		}
+	}
+	if err := c.SetConcurrencyLimit("http://c.test", 3); !errors.Is(err, ErrInvalidRequest) {
+		t.Errorf("a third origin's limit: %v, want ErrInvalidRequest", err)
+	}
+	if s, _ := c.ConcurrencyLimit("http://c.test"); s.Limit != 7 {
+		t.Errorf("refused pin changed the limit: %d", s.Limit)
+	}
+}

@@ -161,6 +161,10 @@ type registry struct {
 	limits   map[string]*ratelimit.Limiter
 	limq     []limitRecord
 	limqHead int
+
+	// Concurrency limits an operator set (R75), by origin, so that they
+	// outlive the origin's state; at most maxOrigins of them.
+	concPins map[string]int
 }
 
 func (r *registry) init(c *Client) error {
@@ -407,8 +411,35 @@ func (r *registry) newState(origin string, br *breaker.Breaker) *originState {
 			cs.Adaptive = &a
 		}
 		s.conc, _ = concurrency.New(cs) // validated by New
+		if n, ok := r.concPins[origin]; ok {
+			s.conc.SetLimit(n)
+		}
 	}
 	return s
+}
+
+// pinConc records an operator's limit for norm and returns its state.
+func (r *registry) pinConc(norm string, n int) (*originState, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.concPins[norm]; !ok && len(r.concPins) >= r.c.maxOrigins {
+		return nil, fmt.Errorf("%w: SetConcurrencyLimit: limits set for %d origins already, the origin limit", ErrInvalidRequest, len(r.concPins))
+	}
+	if r.concPins == nil {
+		r.concPins = make(map[string]int)
+	}
+	r.concPins[norm] = n
+	s := r.stateLocked(norm)
+	r.touch(s)
+	return s, nil
+}
+
+// concPin returns the limit an operator set for norm, if any.
+func (r *registry) concPin(norm string) (int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n, ok := r.concPins[norm]
+	return n, ok
 }
 
 // states returns the live origin states, for snapshots. A pure read.

@@ -84,8 +84,17 @@ func (h *hop) countCall() {
 var errBudgetSpent = errors.New("httpclient: retry budget spent")
 
 // body returns the request body for racer k of attempt n: the caller's own
-// for the very first, a fresh copy from GetBody for every other.
-func (h *hop) body(n, k int) (io.ReadCloser, error) {
+// for the very first, a fresh copy from GetBody for every other. A GetBody
+// that panics is an error, as a panic in any caller's code the client runs:
+// the attempt's gates have granted it a slot, a ticket and a rate slot that
+// must be given back.
+func (h *hop) body(n, k int) (_ io.ReadCloser, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.c.logPanic(h.ctx, "GetBody", v)
+			err = fmt.Errorf("httpclient: replaying request body: GetBody panicked: %v", v)
+		}
+	}()
 	b := h.req.Body
 	if (n > 1 || k > 0) && h.req.GetBody != nil {
 		var err error
