@@ -81,12 +81,16 @@ type adaptState struct {
 	pressed bool            // a caller queued or was refused in this window
 	base    time.Duration   // the latency with nothing queued upstream; 0: not known yet
 	stuck   int             // windows in a row at Min and still over High
+	cutM    time.Duration   // the median that made the last window's deep cut; 0: none
+	probed  bool            // the last change was a probe after a speed-up
 }
 
-// restart begins a new window whose samples come from permits granted
-// from now on.
-func (a *adaptState) restart() {
-	a.epoch++
+// restart begins a new window; after a change of the limit (changed), its
+// samples come only from permits granted from then on.
+func (a *adaptState) restart(changed bool) {
+	if changed {
+		a.epoch++
+	}
 	a.samples = a.samples[:0]
 	a.drops, a.peak, a.pressed = 0, 0, false
 }
@@ -126,8 +130,8 @@ func (p Permit) record(rtt time.Duration, dropped bool) {
 		l.mu.Unlock()
 		return
 	}
-	to := a.decide(from)
-	a.restart() // before the grants: the callers a change admits are the new window's
+	to := a.decide(from, l.waiters.Len() > 0 || l.inFlight >= from-from/4)
+	a.restart(to != from) // before the grants: the callers a change admits are the new window's
 	if to != from {
 		l.limit = to
 		l.grantLocked()
@@ -140,23 +144,47 @@ func (p Permit) record(rtt time.Duration, dropped bool) {
 }
 
 // decide is the end of a window: the new limit, from the current one.
-func (a *adaptState) decide(limit int) int {
+// busy is that callers are queued, or three quarters of the limit taken,
+// now.
+func (a *adaptState) decide(limit int, busy bool) int {
 	slices.Sort(a.samples)
 	m := max(a.samples[len(a.samples)/2], time.Microsecond)
 	if a.base == 0 {
+		a.base = m // the first window only sets the baseline: its ratio is 1 by definition
+		return limit
+	}
+	if a.cutM > 0 && m >= a.cutM-a.cutM/20 {
+		// A deep cut did not lower the latency: it is not a queue of
+		// this limiter's making but the upstream's own pace (slower
+		// service), so it becomes the baseline.
 		a.base = m
 	}
+	a.cutM = 0
+	probed := a.probed
+	a.probed = false
+	used := busy || a.pressed || a.peak >= limit-limit/4
 	r := float64(m) / float64(a.base)
-	// The baseline follows windows that show no queueing, both ways: a
-	// window near it, or well under it (the upstream got faster).
-	if r <= 1.1 {
+	// The baseline follows windows that show no queueing: one near it,
+	// by a quarter of the gap; one well under it at once, for a queue
+	// only adds latency: the upstream got faster. How much faster shows
+	// only without a queue of ours, so the limit is halved for a window
+	// (a probe), as BBR drains its queue to measure the round trip.
+	switch {
+	case m < a.base-a.base/4:
+		a.base = m
+		if !probed && used && limit > a.cfg.Min {
+			a.probed = true
+			a.cutM = m // and if halving changes nothing, m is unqueued
+			return max(a.cfg.Min, limit/2)
+		}
+		r = 1
+	case r <= 1.1:
 		a.base += (m - a.base) / 4
 	}
 	mid := (a.cfg.Low + a.cfg.High) / 2
 	if a.drops*8 >= len(a.samples) {
 		r = max(r, mid/0.75) // shed calls: shrink by a quarter at least
 	}
-	used := a.pressed || a.peak >= limit-limit/4
 	if limit == a.cfg.Min && r > a.cfg.Low {
 		// Still slow at the least limit: the latency is not of this
 		// limiter's making, so it becomes the baseline, in steps.
@@ -172,9 +200,16 @@ func (a *adaptState) decide(limit int) int {
 		if !used {
 			from = max(a.peak, 1) // cut what is in use, not an idle allowance
 		}
-		return max(a.cfg.Min, min(limit-1, int(float64(from)*max(0.5, mid/r))))
+		f := max(0.5, mid/r)
+		if f <= 0.6 {
+			a.cutM = m // a deep cut: the next window shows whether it was a queue
+		}
+		return max(a.cfg.Min, min(limit-1, int(float64(from)*f)))
 	case r < a.cfg.Low && used:
-		return min(a.cfg.Max, limit+max(1, limit/8))
+		// Grow by Low/r, between an eighth and a half: fast when
+		// nothing queues, gently near the band.
+		g := min(1.5, max(1.125, a.cfg.Low/r))
+		return min(a.cfg.Max, max(limit+1, int(float64(limit)*g)))
 	}
 	return limit
 }

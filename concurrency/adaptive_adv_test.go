@@ -287,7 +287,7 @@ func TestAdvAdaptive_R74_ChangesDriveTheQueue(t *testing.T) {
 			ps[i], _ = l.TryAcquire()
 		}
 		admitted := make(chan Permit, 4)
-		for range 2 {
+		for range 3 {
 			go func() {
 				p, err := l.Acquire(context.Background())
 				if err != nil {
@@ -297,24 +297,31 @@ func TestAdvAdaptive_R74_ChangesDriveTheQueue(t *testing.T) {
 			}()
 		}
 		synctest.Wait()
-		// A window of two (half the limit): the baseline, in use
-		// (callers queued): it grows to 5 and admits one of them.
+		// A window of two (half the limit) sets the baseline; the
+		// next, in use (callers queued) with nothing queued
+		// upstream, grows the limit by half to 6 and admits two.
 		ps[0].Record(10 * time.Millisecond)
 		ps[1].Record(10 * time.Millisecond)
+		if s := l.Snapshot(); s.Limit != 4 {
+			t.Fatalf("the first window changed the limit: %+v", s)
+		}
+		ps[2].Record(10 * time.Millisecond)
+		ps[3].Record(10 * time.Millisecond)
 		synctest.Wait()
-		if s := l.Snapshot(); s.Limit != 5 || s.InFlight != 5 || s.Queued != 1 {
-			t.Fatalf("after growth: %+v, want limit 5 with one queued caller admitted", s)
+		if s := l.Snapshot(); s.Limit != 6 || s.InFlight != 6 || s.Queued != 1 {
+			t.Fatalf("after growth: %+v, want limit 6 with two queued callers admitted", s)
 		}
-		w1 := <-admitted
-		ps[0].Release() // the other queued caller
-		w2 := <-admitted
-		w1.Record(time.Second) // 100x the baseline: a window that shrinks by half
+		w1, w2 := <-admitted, <-admitted
+		ps[0].Release() // the third queued caller
+		w3 := <-admitted
+		w1.Record(time.Second) // 100x the baseline: a window of three that halves it
 		w2.Record(time.Second)
+		w3.Record(time.Second)
 		s := l.Snapshot()
-		if s.Limit != 2 || s.InFlight != 5 {
-			t.Fatalf("after a slow window: %+v, want limit 2 with 5 in flight", s)
+		if s.Limit != 3 || s.InFlight != 6 {
+			t.Fatalf("after a slow window: %+v, want limit 3 with 6 in flight", s)
 		}
-		held := append(ps[1:], w1, w2)
+		held := append(ps[1:], w1, w2, w3)
 		for i, p := range held {
 			p.Release()
 			if got := l.Snapshot(); got.InFlight != len(held)-i-1 {
@@ -323,11 +330,13 @@ func TestAdvAdaptive_R74_ChangesDriveTheQueue(t *testing.T) {
 		}
 		p, ok := l.TryAcquire()
 		q, ok2 := l.TryAcquire()
-		if _, ok3 := l.TryAcquire(); !ok || !ok2 || ok3 {
-			t.Errorf("under the shrunk limit of 2: took %v %v %v", ok, ok2, ok3)
+		r, ok3 := l.TryAcquire()
+		if _, ok4 := l.TryAcquire(); !ok || !ok2 || !ok3 || ok4 {
+			t.Errorf("under the shrunk limit of 3: took %v %v %v %v", ok, ok2, ok3, ok4)
 		}
 		p.Release()
 		q.Release()
+		r.Release()
 		if s := l.Snapshot(); s.InFlight != 0 || s.Queued != 0 {
 			t.Errorf("%+v at the end", s)
 		}

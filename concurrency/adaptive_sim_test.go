@@ -64,6 +64,12 @@ type simResult struct {
 }
 
 func simulate(t *testing.T, rate float64, dur time.Duration, l *Limiter, capAt func(time.Duration) int) simResult {
+	return simulateSlow(t, rate, dur, l, capAt, nil)
+}
+
+// simulateSlow is simulate with the service times multiplied by slow(t)
+// for a call arriving at t.
+func simulateSlow(t *testing.T, rate float64, dur time.Duration, l *Limiter, capAt func(time.Duration) int, slow func(time.Duration) float64) simResult {
 	var res simResult
 	synctest.Test(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(1, 2))
@@ -78,6 +84,9 @@ func simulate(t *testing.T, rate float64, dur time.Duration, l *Limiter, capAt f
 			service := time.Duration(20e6 * math.Exp(rng.NormFloat64()*0.5))
 			time.Sleep(gap)
 			el = time.Since(start)
+			if slow != nil {
+				service = time.Duration(float64(service) * slow(el))
+			}
 			if capAt != nil {
 				u.mu.Lock()
 				c := capAt(el)
@@ -205,4 +214,38 @@ func (r simResult) quantile(q float64) time.Duration {
 		return 0
 	}
 	return r.lat[int(q*float64(len(r.lat)-1))].Round(time.Millisecond)
+}
+
+// R74: the upstream's own latency climbs ten-fold (its service time, not
+// a queue of ours): its capacity falls to a tenth, 141/s. The limit cuts,
+// learns from a cut that changes nothing that the latency is the
+// upstream's pace, and settles where the slowed upstream is kept busy:
+// most of its capacity as goodput, no 503s beyond the first seconds, and
+// back to 90% of the full capacity within 2s once it is fast again.
+func TestAdaptive_R74_LatencyClimbsTenfold(t *testing.T) {
+	l, err := New(Settings{Queue: 16, MaxWait: 50 * time.Millisecond, Adaptive: &Adaptive{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := func(d time.Duration) float64 {
+		if d >= 10*time.Second && d < 20*time.Second {
+			return 10
+		}
+		return 1
+	}
+	r := simulateSlow(t, 1600, 24*time.Second, l, nil, slow)
+	t.Logf("successes per second: %v; shed %d, timeouts %d, peak %d", r.perSec, r.shed, r.timeouts, r.peak)
+	slowed := 0
+	for s := 12; s < 20; s++ {
+		slowed += r.perSec[s]
+	}
+	if per := float64(slowed) / 8; per < 0.8*141 {
+		t.Errorf("seconds 12-19, ten times slower: %.0f successes per second, want at least 80%% of 141", per)
+	}
+	if r.peak > 4*32 {
+		t.Errorf("peak %d in flight, want at most 128", r.peak)
+	}
+	if r.perSec[21] < 1271 {
+		t.Errorf("second 21, fast again: %d successes, want >= 1271", r.perSec[21])
+	}
 }

@@ -13,8 +13,8 @@ func adaptive(t *testing.T, limit int, a Adaptive) *Limiter {
 	return mustNew(t, Settings{Limit: limit, Adaptive: &a})
 }
 
-// feed acquires n permits at once (so the limit counts as used) and
-// records rtt for each.
+// feed acquires n permits at once (so the limit counts as used), records
+// rtt for each, then releases them.
 func feed(t *testing.T, l *Limiter, n int, rtt time.Duration, dropped bool) {
 	t.Helper()
 	ps := make([]Permit, 0, n)
@@ -31,6 +31,8 @@ func feed(t *testing.T, l *Limiter, n int, rtt time.Duration, dropped bool) {
 		} else {
 			p.Record(rtt)
 		}
+	}
+	for _, p := range ps {
 		p.Release()
 	}
 }
@@ -65,26 +67,30 @@ func TestAdaptive_R74_Steps(t *testing.T) {
 		_ = l.Snapshot() // would deadlock under the lock
 		seen = append(seen, [2]int{from, to})
 	}})
-	feed(t, l, 40, 20*time.Millisecond, false) // baseline; in use; ratio 1: grows
-	if got := l.Snapshot().Limit; got != 45 {
-		t.Fatalf("after a fast window in use: limit %d, want 45", got)
+	feed(t, l, 40, 20*time.Millisecond, false) // baseline; in use; ratio 1: grows by half
+	if got := l.Snapshot().Limit; got != 60 {
+		t.Fatalf("after a fast window in use: limit %d, want 60", got)
 	}
-	feed(t, l, 45, 200*time.Millisecond, false) // ratio 10: halved at most
-	if got := l.Snapshot().Limit; got != 22 {
-		t.Fatalf("after a window at 10x the baseline: limit %d, want 22", got)
+	feed(t, l, 60, 28*time.Millisecond, false) // ratio 1.4: grows by an eighth
+	if got := l.Snapshot().Limit; got != 67 {
+		t.Fatalf("after a window at 1.4x the baseline: limit %d, want 67", got)
 	}
-	feed(t, l, 22, 35*time.Millisecond, false) // ratio 1.75: holds
-	if got := l.Snapshot().Limit; got != 22 {
-		t.Fatalf("inside the band: limit %d, want 22", got)
+	feed(t, l, 67, 200*time.Millisecond, false) // ratio 10: halved at most
+	if got := l.Snapshot().Limit; got != 33 {
+		t.Fatalf("after a window at 10x the baseline: limit %d, want 33", got)
 	}
-	// Ten calls at a time never use a limit of 22: it does not grow.
+	feed(t, l, 33, 35*time.Millisecond, false) // ratio 1.75: holds
+	if got := l.Snapshot().Limit; got != 33 {
+		t.Fatalf("inside the band: limit %d, want 33", got)
+	}
+	// Ten calls at a time never use a limit of 33: it does not grow.
 	for range 5 {
 		feed(t, l, 10, 20*time.Millisecond, false)
 	}
-	if got := l.Snapshot().Limit; got != 22 {
+	if got := l.Snapshot().Limit; got != 33 {
 		t.Fatalf("unused limit grew to %d", got)
 	}
-	if len(seen) != 2 || seen[0] != [2]int{40, 45} || seen[1] != [2]int{45, 22} {
+	if len(seen) != 3 || seen[0] != [2]int{40, 60} || seen[1] != [2]int{60, 67} || seen[2] != [2]int{67, 33} {
 		t.Errorf("OnLimit saw %v", seen)
 	}
 }
@@ -130,17 +136,38 @@ func TestAdaptive_R74_DropsShrink(t *testing.T) {
 	}
 }
 
+// R74: a deep cut that does not lower the latency shows the latency is
+// the upstream's own pace: it becomes the baseline at once, and the limit
+// grows again.
+func TestAdaptive_R74_BaselineFollowsAFutileCut(t *testing.T) {
+	l := adaptive(t, 40, Adaptive{Window: 4})
+	feed(t, l, 40, 20*time.Millisecond, false) // baseline 20ms; grows to 60
+	feed(t, l, 60, 400*time.Millisecond, false)
+	if got := l.Snapshot().Limit; got != 30 {
+		t.Fatalf("after a window at 20x: limit %d, want 30 (halved)", got)
+	}
+	feed(t, l, 30, 400*time.Millisecond, false) // the cut changed nothing
+	if l.ad.base != 400*time.Millisecond {
+		t.Errorf("baseline %v after a futile cut, want 400ms", l.ad.base)
+	}
+	if got := l.Snapshot().Limit; got <= 30 {
+		t.Errorf("limit %d: did not grow once the baseline moved", got)
+	}
+	// A cut that does lower the latency (a queue) leaves the baseline.
+	q := adaptive(t, 40, Adaptive{Window: 4})
+	feed(t, q, 40, 20*time.Millisecond, false)
+	feed(t, q, 60, 100*time.Millisecond, false) // cut to 30
+	feed(t, q, 30, 40*time.Millisecond, false)
+	if q.ad.base > 25*time.Millisecond {
+		t.Errorf("baseline %v after a cut that halved the latency, want about 20ms", q.ad.base)
+	}
+}
+
 // R74: an upstream that stays slow at the least limit is slow of itself:
-// the baseline moves to its latency and the limit grows again.
+// the baseline moves to its latency in steps and the limit grows again.
 func TestAdaptive_R74_BaselineFollowsAtMin(t *testing.T) {
-	l := adaptive(t, 8, Adaptive{Min: 4, Window: 4})
-	feed(t, l, 8, 20*time.Millisecond, false)
-	for range 3 {
-		feed(t, l, 8, 400*time.Millisecond, false)
-	}
-	if got := l.Snapshot().Limit; got != 4 {
-		t.Fatalf("limit %d after slow windows, want Min 4", got)
-	}
+	l := adaptive(t, 4, Adaptive{Min: 4, Window: 4})
+	feed(t, l, 4, 20*time.Millisecond, false)
 	for range 40 {
 		feed(t, l, 4, 400*time.Millisecond, false)
 	}

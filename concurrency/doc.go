@@ -26,26 +26,36 @@
 // With Settings.Adaptive the limit follows the upstream (R74). Each Permit
 // records its call's latency (Record, or Dropped for a call the upstream
 // shed); samples are taken in windows of at least Adaptive.Window and at
-// least half the limit. At the end of a window its median latency m is
-// compared with a baseline b, the latency with nothing queued upstream,
-// as r = m/b:
+// least half the limit. The first window sets a baseline b, the latency
+// with nothing queued upstream. At the end of each later window its median
+// latency m is compared with it, as r = m/b:
 //
 //   - r > High: the limit shrinks to limit*max(1/2, mid/r), mid being
-//     (Low+High)/2; a limit not in use (fewer than three quarters of it
-//     were ever taken in the window and nobody queued) shrinks from what
-//     was in use instead.
-//   - r < Low, and the limit was in use: it grows by an eighth (at least 1).
+//     (Low+High)/2; a limit not in use shrinks from what was in use
+//     instead. In use: callers queued or three quarters of the limit
+//     taken, in the window or at its end.
+//   - r < Low, and the limit in use: it grows by Low/r, at least an eighth
+//     (and 1), at most a half.
 //   - otherwise it holds.
 //
 // An eighth of a window's calls shed (Dropped) counts as r = mid/0.75 at
 // least. Each change starts a new window whose samples come only from
 // permits granted after it, so that one overload is not answered twice.
 //
-// The baseline is the first window's median; after that it follows, by a
-// quarter of the gap, each window whose median is at most 1.1 times it
-// (the upstream got no slower, or faster). A limit held at Min while r
-// stays over Low for three windows moves the baseline the same way: the
-// latency is then the upstream's own, not the queue this limiter makes.
+// The baseline moves in four ways, so that it stays the upstream's own
+// latency, whatever that becomes:
+//
+//   - a window at most 1.1 times it moves it by a quarter of the gap;
+//   - a window under three quarters of it replaces it at once (a queue
+//     only adds latency: the upstream got faster), and, with the limit in
+//     use, halves the limit for one window, a probe that drains any queue
+//     of ours so that the next window measures the upstream alone, as BBR
+//     drains its queue to measure the round trip;
+//   - a deep cut (by 40% or more) after which the median did not fall by
+//     a twentieth replaces it with the new median: the latency was not a
+//     queue of ours but the upstream's pace (its service got slower);
+//   - a limit held at Min while r stays over Low for three windows moves
+//     it by a quarter of the gap per window.
 //
 // Why a ratio band and medians: an upstream with C workers and a queue
 // serves at full speed once C calls are in flight, and every call beyond

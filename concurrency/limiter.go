@@ -280,7 +280,7 @@ func (l *Limiter) SetLimit(n int) {
 	n = max(n, 1)
 	if l.ad != nil {
 		n = min(max(n, l.ad.cfg.Min), l.ad.cfg.Max)
-		l.ad.restart()
+		l.ad.restart(true)
 	}
 	l.limit = n
 	l.grantLocked()

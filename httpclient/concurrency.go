@@ -19,9 +19,12 @@ import (
 // retried.
 type ConcurrencyLimit struct {
 	// Fixed, when positive, is each origin's limit. Zero: the limit is
-	// adaptive (concurrency.Adaptive, R74), starting at Adaptive's
-	// DefaultInitial. Negative is an error.
+	// adaptive (concurrency.Adaptive, R74). Negative is an error.
 	Fixed int
+	// Initial is where an adaptive limit starts for each origin, kept
+	// within Adaptive's Min and Max. Default concurrency.DefaultInitial
+	// (64). Ignored with Fixed; negative is an error.
+	Initial int
 	// Adaptive tunes the adaptive limit; zero fields are its defaults.
 	// Ignored with Fixed.
 	Adaptive concurrency.Adaptive
@@ -58,8 +61,8 @@ func WithConcurrencyLimit(l ConcurrencyLimit) Option {
 func (l ConcurrencyLimit) resolve() (concurrency.Settings, error) {
 	s := concurrency.Settings{Limit: l.Fixed, Queue: l.Queue, MaxWait: l.MaxWait, MinLeft: l.MinLeft}
 	switch {
-	case l.Fixed < 0:
-		return s, fmt.Errorf("%w: ConcurrencyLimit.Fixed %d is negative", ErrInvalidConfig, l.Fixed)
+	case l.Fixed < 0 || l.Initial < 0:
+		return s, fmt.Errorf("%w: ConcurrencyLimit.Fixed %d and Initial %d must not be negative", ErrInvalidConfig, l.Fixed, l.Initial)
 	case l.Queue < NoQueue:
 		return s, fmt.Errorf("%w: ConcurrencyLimit.Queue %d: want NoQueue, 0 for the default, or more", ErrInvalidConfig, l.Queue)
 	case l.MaxWait < 0 || l.MinLeft < 0:
@@ -80,6 +83,7 @@ func (l ConcurrencyLimit) resolve() (concurrency.Settings, error) {
 	if l.Fixed == 0 {
 		a := l.Adaptive
 		s.Adaptive = &a
+		s.Limit = l.Initial // 0: DefaultInitial
 	}
 	if _, err := concurrency.New(s); err != nil {
 		return s, fmt.Errorf("%w: ConcurrencyLimit: %w", ErrInvalidConfig, err)

@@ -489,6 +489,13 @@ func TestConcurrency_R75_ControlsWithoutBreaker(t *testing.T) {
 	if s, _ := a.ConcurrencyLimit("http://new.test"); s.Limit != 10 {
 		t.Errorf("adaptive start under Max 10: %d", s.Limit)
 	}
+	i := concClient(t, &concRT{}, ConcurrencyLimit{Initial: 8})
+	if s, _ := i.ConcurrencyLimit("http://new.test"); s.Limit != 8 {
+		t.Errorf("adaptive start with Initial 8: %d", s.Limit)
+	}
+	if _, err := New("", WithConcurrencyLimit(ConcurrencyLimit{Initial: -1})); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("Initial -1: %v", err)
+	}
 }
 
 // R75: operator-set limits are bounded by the origin limit.
