@@ -10,7 +10,7 @@ MODULES := $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \;
 
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: all test demo fmt-check vet staticcheck api-check api race bench bench-suite bench-report bench-check bench-syscalls bench-curves bench-load bench-otel bench-ratelimit bench-fleet bench-overload bench-core bench-smoke demo-shots fuzz trust-scale
+.PHONY: all test demo fmt-check vet staticcheck api-check api race bench bench-suite bench-report bench-check bench-syscalls bench-curves bench-load bench-otel bench-ratelimit bench-fleet bench-overload bench-concurrency bench-core bench-smoke demo-shots fuzz trust-scale
 
 all: test
 
@@ -118,6 +118,13 @@ bench-fleet:
 	cd bench && $(BENCHSTAT) -col /client ../docs/bench/fleet.txt | tee ../docs/bench/fleet-benchstat.txt
 	cd bench && BENCH_FLEET=1 BENCH_FLEET_OUT=../docs/bench/fleet.md ./fleet.test -test.run '^TestFleetThroughput$$' -test.v -test.count=1
 	set -o pipefail; cd redisstore && FLEET_RUN=5s $(GO) test -count=1 -run 'Fleet|TripReaches' -v . | grep -E 'admitted|trip|probe|^(ok|---)' | tee ../docs/bench/fleet-redis.txt
+
+# The concurrency limit's cost on the success path with no contention
+# (issue 13): Tempest with a fixed and an adaptive limit against without,
+# in memory and over loopback, 8 interleaved passes.
+bench-concurrency:
+	mkdir -p docs/bench; set -o pipefail; cd bench && $(GO) test -c -o concurrency.test . && { echo "commit: $(BENCH_COMMIT)"; for i in $(BENCH_PASSES); do ./concurrency.test -test.run '^$$' -test.bench '^BenchmarkConcurrencyLimit$$' -test.benchmem -test.count=1; done; } | tee ../docs/bench/concurrency.txt
+	cd bench && $(BENCHSTAT) -col /client ../docs/bench/concurrency.txt | tee ../docs/bench/concurrency-benchstat.txt
 
 # The overload model (R74; bench/overload_test.go): every client
 # configuration in front of an upstream of 32 workers at 0.5x to 4x its

@@ -8,8 +8,15 @@ import (
 	"time"
 )
 
-// compareModes are -compare's runs, in the order of the table's columns.
-var compareModes = []mode{modePlain, modeNaive, modeTempest}
+// compareModes are -compare's runs, in the order of the table's columns:
+// when tempest has the concurrency limit (the saturate scenario), the same
+// client without it too.
+func compareModes(set settings) []mode {
+	if set.concLimit {
+		return []mode{modePlain, modeNaive, modeTempestNoLimit, modeTempest}
+	}
+	return []mode{modePlain, modeNaive, modeTempest}
+}
 
 func describeMode(m mode, set settings) string {
 	switch m {
@@ -18,17 +25,31 @@ func describeMode(m mode, set settings) string {
 	case modeNaive:
 		return fmt.Sprintf("the same http.Client in a hand-rolled loop: up to %d attempts, %v apart, for every method, on any error or 5xx",
 			set.naiveAttempts, set.naiveSleep)
+	case modeTempestNoLimit:
+		return "one shared httpclient.Client with the settings above but no concurrency limit"
+	}
+	if set.concLimit {
+		return "one shared httpclient.Client with the settings above, the adaptive concurrency limit included"
 	}
 	return "one shared httpclient.Client with the settings above"
 }
 
+// times names a small count of runs.
+func times(n int) string {
+	if n >= 2 && n <= 4 {
+		return [...]string{"twice", "three times", "four times"}[n-2]
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
 // runCompare runs the scenario once per mode, each against a fresh upstream
 // and service, and prints them side by side. Its error is tempest's: the
-// other two are shown, not judged.
+// others are shown, not judged.
 func runCompare(ctx context.Context, cfg config, stdout io.Writer, live bool) error {
 	set := scale(cfg)
+	modes := compareModes(set)
 	if !cfg.quiet {
-		fmt.Fprintf(stdout, "tempest-demo -compare: the same scenario three times, each against a fresh upstream and service\n")
+		fmt.Fprintf(stdout, "tempest-demo -compare: the same scenario %s, each against a fresh upstream and service\n", times(len(modes)))
 		printSettings(stdout, set, "", "")
 	}
 	var (
@@ -37,14 +58,14 @@ func runCompare(ctx context.Context, cfg config, stdout io.Writer, live bool) er
 		errs   []error
 		interr bool
 	)
-	for i, m := range compareModes {
+	for i, m := range modes {
 		if ctx.Err() != nil {
 			interr = true
 			break
 		}
 		v := view{out: stdout, live: live, quiet: cfg.quiet, title: m.String(), prefix: "[" + m.String() + "] "}
 		v.header = func(string, string) {
-			fmt.Fprintf(stdout, "run %d/%d, %s: %s\n", i+1, len(compareModes), m, describeMode(m, set))
+			fmt.Fprintf(stdout, "run %d/%d, %s: %s\n", i+1, len(modes), m, describeMode(m, set))
 		}
 		w, err := runWorld(ctx, set, m, v)
 		if w == nil {
@@ -62,7 +83,7 @@ func runCompare(ctx context.Context, cfg config, stdout io.Writer, live bool) er
 		}
 	}
 	if interr || tw == nil {
-		return fmt.Errorf("interrupted before the three runs ended: %w", ctx.Err())
+		return fmt.Errorf("interrupted before the %d runs ended: %w", len(modes), ctx.Err())
 	}
 	printComparison(stdout, set, reps)
 	rep := reps[len(reps)-1]
@@ -81,7 +102,10 @@ func runCompare(ctx context.Context, cfg config, stdout io.Writer, live bool) er
 }
 
 func printComparison(out io.Writer, set settings, reps []report) {
-	const labelW, colW = 46, 22
+	labelW, colW := 46, 22
+	if len(reps) > 3 {
+		colW = 21
+	}
 	row := func(label string, cell func(r report) string) {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%-*s", labelW, label)
@@ -116,6 +140,27 @@ func printComparison(out io.Writer, set settings, reps []report) {
 			return lat(r.phases[i].lat)
 		})
 	}
+	var saturated []int
+	for _, i := range degraded {
+		if set.phases[i].kind == kindSaturated {
+			saturated = append(saturated, i)
+		}
+	}
+	for _, i := range saturated {
+		name := set.phases[i].name
+		row(fmt.Sprintf("successful calls' p50 / p99 during %s", name), func(r report) string {
+			return lat(r.phases[i].okLat)
+		})
+		row(fmt.Sprintf("service's calls in flight, most during %s", name), func(r report) string {
+			return fmt.Sprint(r.phases[i].inflight)
+		})
+		row(fmt.Sprintf("goroutines (whole process), most during %s", name), func(r report) string {
+			return fmt.Sprint(r.phases[i].goroutines)
+		})
+		row(fmt.Sprintf("upstream: longest wait for a worker, %s", name), func(r report) string {
+			return fmtDur(r.phases[i].upWait)
+		})
+	}
 	row("callers' p50 / p99, whole run", func(r report) string { return lat(r.latency) })
 	row("errors seen by the service's callers", func(r report) string {
 		n := 0
@@ -126,6 +171,7 @@ func printComparison(out io.Writer, set settings, reps []report) {
 	})
 	names := map[string]string{
 		outcomeFastFail:   "circuit open (failed fast)",
+		outcomeShed:       "shed (concurrency limit)",
 		outcome5xx:        "upstream 5xx",
 		outcome429:        "upstream 429",
 		outcomeTimeout:    "timeout",
@@ -133,6 +179,9 @@ func printComparison(out io.Writer, set settings, reps []report) {
 		outcomeOther:      "other",
 	}
 	for _, k := range errorKinds {
+		if k == outcomeShed && !set.concLimit {
+			continue // no run has the limit
+		}
 		row("  "+names[k], func(r report) string { return fmt.Sprint(r.errors[k]) })
 	}
 	row("unkeyed POSTs received twice / received", func(r report) string {
@@ -154,6 +203,11 @@ func printComparison(out io.Writer, set settings, reps []report) {
 	row(fmt.Sprintf("success rate after recovery (%s phase)", set.phases[last].name), func(r report) string {
 		return pct(successRate(r.phases[last].ok, r.phases[last].calls))
 	})
+	for _, i := range saturated {
+		row(fmt.Sprintf("goodput back after %s (>= 90%% of calls ok)", set.phases[i].name), func(r report) string {
+			return goodputBack(r.goodputBack)
+		})
+	}
 
 	// What to read in it, from the numbers above.
 	plain, naive, tw := reps[0], reps[1], reps[len(reps)-1]
@@ -177,6 +231,30 @@ func printComparison(out io.Writer, set settings, reps []report) {
 			fmt.Fprintf(out, "  - rate limited, tempest waited out Retry-After and served %s of calls; the others passed the 429 on (%s, %s)\n",
 				pct(successRate(tw.phases[i].ok, tw.phases[i].calls)),
 				pct(successRate(plain.phases[i].ok, plain.phases[i].calls)), pct(successRate(naive.phases[i].ok, naive.phases[i].calls)))
+		case kindSaturated:
+			if len(reps) < 4 {
+				break
+			}
+			nl := reps[2] // the same client without the limit
+			p := func(r report) phaseStats { return r.phases[i] }
+			fmt.Fprintf(out, "  - saturated, the upstream served %d/s, %s the load. With the limiter, %d calls were shed in p50 %s and\n"+
+				"    the calls that succeeded took p99 %s, a request waiting at most %s for a worker. Without it every call\n"+
+				"    queued upstream (for up to %s) and those that succeeded took p99 %s (%s plain, %s naive)\n",
+				set.capacity(set.saturatedTime), ofLoad(set.capacity(set.saturatedTime), set.rate),
+				p(tw).shed, fmtDur(percentile(p(tw).shedLat, 0.5)), fmtDur(percentile(p(tw).okLat, 0.99)), fmtDur(p(tw).upWait),
+				fmtDur(p(nl).upWait), fmtDur(percentile(p(nl).okLat, 0.99)),
+				fmtDur(percentile(p(plain).okLat, 0.99)), fmtDur(percentile(p(naive).okLat, 0.99)))
+			fmt.Fprintf(out, "  - the service held at most %d calls in flight with the limiter, %d without it (%d plain, %d naive);\n"+
+				"    the process at most %d goroutines, against %d (%d, %d)\n",
+				p(tw).inflight, p(nl).inflight, p(plain).inflight, p(naive).inflight,
+				p(tw).goroutines, p(nl).goroutines, p(plain).goroutines, p(naive).goroutines)
+			breaker := ""
+			if n := p(nl).fastfails + nl.phases[min(i+1, len(set.phases)-1)].fastfails; n > 0 {
+				breaker = fmt.Sprintf("\n    (its breaker had opened on the timeouts: %d calls failed fast)", n)
+			}
+			fmt.Fprintf(out, "  - after it, goodput was back in %s with the limiter; %s plain, %s naive, %s without the limiter%s\n",
+				goodputBack(tw.goodputBack), goodputBack(plain.goodputBack), goodputBack(naive.goodputBack),
+				goodputBack(nl.goodputBack), breaker)
 		}
 	}
 	fmt.Fprintf(out, "  - the naive loop made the upstream receive %d POSTs without an Idempotency-Key twice (a double order each);\n"+

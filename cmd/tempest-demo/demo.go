@@ -11,6 +11,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
+	"github.com/tempestsdk/tempest/concurrency"
 	"github.com/tempestsdk/tempest/httpclient"
 	"github.com/tempestsdk/tempest/httpclienttest"
 	"github.com/tempestsdk/tempest/requestid"
@@ -27,20 +29,25 @@ import (
 type mode int
 
 const (
-	modeTempest mode = iota // one shared httpclient.Client
-	modePlain               // http.Client with a timeout, no retries
-	modeNaive               // http.Client in a hand-rolled retry loop
+	modeTempest        mode = iota // one shared httpclient.Client (with the concurrency limit in the saturate scenario)
+	modePlain                      // http.Client with a timeout, no retries
+	modeNaive                      // http.Client in a hand-rolled retry loop
+	modeTempestNoLimit             // the same httpclient.Client without the concurrency limit
 )
 
-var modeNames = [...]string{"tempest", "plain http.Client", "naive retry loop"}
+var modeNames = [...]string{"tempest", "plain http.Client", "naive retry loop", "tempest, no limiter"}
 
 func (m mode) String() string { return modeNames[m] }
+
+// tempest reports whether the service calls through an httpclient.Client.
+func (m mode) tempest() bool { return m == modeTempest || m == modeTempestNoLimit }
 
 // Outcome kinds of a call, as the service reports them to its caller in the
 // X-Demo-Outcome header.
 const (
 	outcomeOK         = "ok"
 	outcomeFastFail   = "circuit-open"
+	outcomeShed       = "shed-limit" // refused by the client's concurrency limit (R75)
 	outcome5xx        = "upstream-5xx"
 	outcome429        = "upstream-429"
 	outcomeTimeout    = "timeout"
@@ -49,7 +56,7 @@ const (
 )
 
 // errorKinds are the failed outcomes, in the order reports list them.
-var errorKinds = []string{outcomeFastFail, outcome5xx, outcome429, outcomeTimeout, outcomeConnection, outcomeOther}
+var errorKinds = []string{outcomeFastFail, outcomeShed, outcome5xx, outcome429, outcomeTimeout, outcomeConnection, outcomeOther}
 
 const (
 	callIDHeader  = "X-Call-ID" // unique per outbound call: how the upstream spots a POST received twice
@@ -120,9 +127,35 @@ type world struct {
 	earlyRetries  int       // hits that came back before their Retry-After ended
 	missingIDs    int       // upstream hits without a demo request ID
 	echoMismatch  int       // service responses without the call's ID
+
+	// Load: the service's calls in flight now, and per phase the most of
+	// them and of the process's goroutines, sampled as each call arrives,
+	// and the longest an upstream request waited for a worker.
+	inflight     int
+	peakInflight []int
+	peakGoros    []int
+	peakUpWait   []time.Duration
+	shed         int                 // calls refused by the concurrency limit
+	upFree       []time.Time         // the saturate upstream's workers: when each is free
+	limitLog     []limitEvent        // the adaptive concurrency limit's changes
+	limits       func() []limitState // the client's limiters now; nil without the limit
+	limitEnd     []limitState        // their state when the load ended
+}
+
+// limitEvent is one change of the adaptive concurrency limit.
+type limitEvent struct {
+	at       time.Duration
+	from, to int
+}
+
+// limitState is one origin's concurrency limiter at a moment.
+type limitState struct {
+	origin string
+	concurrency.Snapshot
 }
 
 func newWorld(set settings, m mode) *world {
+	n := len(set.phases)
 	return &world{
 		set:           set,
 		mode:          m,
@@ -135,6 +168,10 @@ func newWorld(set settings, m mode) *world {
 		probes:        make(map[uint64]int),
 		got429:        make(map[string]time.Time),
 		limited:       make(map[string]time.Time),
+		peakInflight:  make([]int, n),
+		peakGoros:     make([]int, n),
+		peakUpWait:    make([]time.Duration, n),
+		upFree:        make([]time.Time, set.workers),
 	}
 }
 
@@ -145,6 +182,9 @@ func (w *world) since(t time.Time) time.Duration { return t.Sub(w.start) }
 // upstreamScript answers by phase, decided by the time of the hit.
 func (w *world) upstreamScript(hit int, r *http.Request) httpclienttest.Response {
 	now := time.Now()
+	if w.set.workers > 0 {
+		return w.pooled(now, hit, r)
+	}
 	ph := w.set.phases[w.set.phaseAt(w.since(now))]
 	switch ph.kind {
 	case kindOutage:
@@ -198,6 +238,38 @@ func (w *world) upstreamScript(hit int, r *http.Request) httpclienttest.Response
 		}
 	}
 	return okResponse(hit, r)
+}
+
+// pooled answers as the saturate scenario's upstream: a pool of workers,
+// each serving one request at a time, first come first served. A request
+// waits for the first worker free, which serves it in the service time of
+// the phase it starts in. A worker serves a request whose caller has gone
+// away too, as most servers do: nothing tells it before it starts.
+// Computed as a schedule, so that no goroutine holds a worker: the
+// response's Delay is the wait and the service.
+func (w *world) pooled(now time.Time, hit int, r *http.Request) httpclienttest.Response {
+	w.mu.Lock()
+	first := 0
+	for i, t := range w.upFree {
+		if t.Before(w.upFree[first]) {
+			first = i
+		}
+	}
+	start := now
+	if w.upFree[first].After(now) {
+		start = w.upFree[first]
+	}
+	d := w.set.serviceTime
+	if w.set.phases[w.set.phaseAt(w.since(start))].kind == kindSaturated {
+		d = w.set.saturatedTime
+	}
+	w.upFree[first] = start.Add(d)
+	ph := w.set.phaseAt(w.since(now))
+	w.peakUpWait[ph] = max(w.peakUpWait[ph], start.Sub(now))
+	w.mu.Unlock()
+	resp := okResponse(hit, r)
+	resp.Delay = start.Sub(now) + d
+	return resp
 }
 
 func okResponse(hit int, r *http.Request) httpclienttest.Response {
@@ -292,9 +364,19 @@ func (w *world) service(c caller) http.Handler {
 
 	handle := func(rw http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
+		goros := runtime.NumGoroutine()
 		w.mu.Lock()
 		w.inbound++
+		w.inflight++
+		ph := w.set.phaseAt(time.Since(w.start))
+		w.peakInflight[ph] = max(w.peakInflight[ph], w.inflight)
+		w.peakGoros[ph] = max(w.peakGoros[ph], goros)
 		w.mu.Unlock()
+		defer func() {
+			w.mu.Lock()
+			w.inflight--
+			w.mu.Unlock()
+		}()
 		log.InfoContext(ctx, "inbound request", "method", r.Method, "path", r.URL.Path)
 		o := outbound{method: r.Method, callID: fmt.Sprintf("call-%06d", w.callSeq.Add(1))}
 		if r.Method == http.MethodPost {
@@ -322,6 +404,13 @@ func (w *world) service(c caller) http.Handler {
 				rw.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 			}
 			http.Error(rw, "upstream circuit open: failing fast", code)
+		case outcomeShed:
+			w.mu.Lock()
+			w.shed++
+			w.mu.Unlock()
+			code = http.StatusServiceUnavailable
+			rw.Header().Set("Retry-After", "1")
+			http.Error(rw, "upstream at its concurrency limit: shed", code)
 		case outcomeTimeout:
 			code = http.StatusGatewayTimeout
 			http.Error(rw, "upstream timed out", code)
@@ -350,6 +439,8 @@ func classify(status int, err error) string {
 		return outcomeOther
 	case errors.Is(err, httpclient.ErrCircuitOpen):
 		return outcomeFastFail
+	case errors.Is(err, httpclient.ErrConcurrencyLimited):
+		return outcomeShed
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return outcomeTimeout
 	case errors.Is(err, context.Canceled):
@@ -534,7 +625,17 @@ func (w *world) hooks() httpclient.Hooks {
 		Retry:        w.retry,
 		GiveUp:       w.giveUp,
 		StateChange:  w.stateChange,
+		LimitChange:  w.limitChange,
 	}
+}
+
+// limitChange records a change of the adaptive concurrency limit; the
+// demo's client has one origin, which the report names from the snapshot.
+func (w *world) limitChange(_ string, from, to int) {
+	at := time.Since(w.start)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.limitLog = append(w.limitLog, limitEvent{at: at, from: from, to: to})
 }
 
 func (w *world) attemptStart(ctx context.Context, _ *http.Request, a httpclient.Attempt) context.Context {

@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
+	"github.com/tempestsdk/tempest/concurrency"
 )
 
 // view shows a run's progress while it runs: on a terminal, a block redrawn
@@ -86,24 +88,42 @@ type liveStats struct {
 	n                                          int // latencies that p50 and p99 are over
 	p50, p99                                   time.Duration
 	state                                      breaker.State
+	// The saturate scenario's: the service's calls in flight, the
+	// process's goroutines, the calls shed by the concurrency limit, and
+	// the limiter (nil when the client has none).
+	inflight, goroutines, shed int
+	limit                      *limitState
 }
 
 // liveStats takes a snapshot; its latencies are those of the calls that
 // ended since the given offset.
 func (w *world) liveStats(since time.Duration) liveStats {
 	at := time.Since(w.start)
+	var limit *limitState
+	if w.limits != nil {
+		l := limitState{Snapshot: concurrency.Snapshot{Limit: initialLimit(w.set.limit)}}
+		if ls := w.limits(); len(ls) > 0 {
+			l = ls[0] // one upstream, one origin
+		}
+		limit = &l
+	}
+	goros := runtime.NumGoroutine()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s := liveStats{
-		set:       w.set,
-		mode:      w.mode,
-		at:        min(at, w.set.duration),
-		phase:     w.set.phaseAt(at),
-		inbound:   w.inbound,
-		attempts:  len(w.attemptTimes),
-		retries:   w.retries,
-		fastfails: w.fastfails,
-		state:     w.state,
+		set:        w.set,
+		mode:       w.mode,
+		at:         min(at, w.set.duration),
+		phase:      w.set.phaseAt(at),
+		inbound:    w.inbound,
+		attempts:   len(w.attemptTimes),
+		retries:    w.retries,
+		fastfails:  w.fastfails,
+		state:      w.state,
+		inflight:   w.inflight,
+		goroutines: goros,
+		shed:       w.shed,
+		limit:      limit,
 	}
 	var lat []time.Duration
 	for _, c := range w.calls {
@@ -120,7 +140,7 @@ func (w *world) liveStats(since time.Duration) liveStats {
 }
 
 func (s liveStats) breaker(color bool) string {
-	if s.mode != modeTempest {
+	if !s.mode.tempest() {
 		return "none (no breaker)"
 	}
 	name := s.state.String()
@@ -138,6 +158,16 @@ func (s liveStats) latency() string {
 	return fmt.Sprintf("p50 %s  p99 %s", fmtDur(s.p50), fmtDur(s.p99))
 }
 
+// load shows the saturate scenario's figures: the service's calls in
+// flight, the goroutines, the calls shed and the concurrency limit.
+func (s liveStats) load() string {
+	lim := "limit off"
+	if s.limit != nil {
+		lim = fmt.Sprintf("limit %d (in flight %d, queued %d)", s.limit.Limit, s.limit.InFlight, s.limit.Queued)
+	}
+	return fmt.Sprintf("in flight %d, goroutines %d, shed %d, %s", s.inflight, s.goroutines, s.shed, lim)
+}
+
 // draw redraws the live block over the one drawn before (prev lines), with
 // ANSI cursor-up and clear-line, and returns how many lines it drew.
 func (v view) draw(s liveStats, prev int) int {
@@ -153,6 +183,9 @@ func (v view) draw(s liveStats, prev int) int {
 		fmt.Sprintf("  inbound %-6d attempts %-6d retries %-5d fast-fails %-6d ok %-6d",
 			s.inbound, s.attempts, s.retries, s.fastfails, s.oks),
 		fmt.Sprintf("  latency (last 1s) %-26s breaker %s", s.latency(), s.breaker(true)),
+	}
+	if s.set.workers > 0 {
+		lines = append(lines, "  service: "+s.load())
 	}
 	var b strings.Builder
 	if prev > 0 {
@@ -175,6 +208,10 @@ func (v view) line(s liveStats, i int) {
 		ph := s.set.phases[i]
 		what = fmt.Sprintf("phase %d/%d %s begins (%s);", i+1, len(s.set.phases), ph.name, s.set.describe(ph))
 	}
-	fmt.Fprintf(v.out, "%st=%-6s %s so far inbound=%d attempts=%d retries=%d fastfails=%d ok=%d, %s since the last line, breaker %s\n",
-		v.prefix, offset(s.at), what, s.inbound, s.attempts, s.retries, s.fastfails, s.oks, s.latency(), s.breaker(false))
+	load := ""
+	if s.set.workers > 0 {
+		load = "; " + s.load()
+	}
+	fmt.Fprintf(v.out, "%st=%-6s %s so far inbound=%d attempts=%d retries=%d fastfails=%d ok=%d, %s since the last line, breaker %s%s\n",
+		v.prefix, offset(s.at), what, s.inbound, s.attempts, s.retries, s.fastfails, s.oks, s.latency(), s.breaker(false), load)
 }

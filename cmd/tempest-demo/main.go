@@ -20,7 +20,9 @@
 // admission (R21): an attempt admitted while the circuit was open, more than
 // one probe in a half-open period, no fast-fail during the outage, a retry
 // sooner than Retry-After, a POST without an Idempotency-Key received twice,
-// a request ID lost on the way, or no recovery.
+// a request ID lost on the way, or no recovery; in the saturate scenario,
+// no call shed by the concurrency limit during the saturated phase, or
+// goodput that did not come back after it.
 //
 // Usage:
 //
@@ -35,6 +37,25 @@
 // with a plain http.Client, a naive retry loop and Tempest, and prints them
 // side by side. -observe serves the client's operator page and metrics
 // while it runs.
+//
+// -scenario saturate shows the adaptive concurrency limit (R73-R75). Its
+// upstream is a pool of workers, one for every 10 calls a second of load
+// (4 at 40/s), serving first come first served in 20ms; in the saturated
+// phase a request takes 200ms, ten times as long, so the pool serves half
+// the load while the service keeps sending, and afterwards 20ms again. The
+// client, with a 2s attempt timeout, has httpclient.WithConcurrencyLimit
+// with the adaptive limit: the excess fails fast with a
+// *httpclient.ConcurrencyLimitError (the outcome shed-limit, a 503 from
+// the service), the calls that succeed stay at a few hundred
+// milliseconds, and the service's calls in flight stay bounded. The
+// report adds a table per phase of calls shed, the latency of the calls
+// that succeeded, the most calls in flight and goroutines, and the
+// upstream's longest queue wait; the limit over the run, from
+// Hooks.LimitChange; and how soon after the phase goodput came back. Its
+// summary line ends with shed_by_limit=N goodput_back=true. With -compare
+// it runs a fourth column, the same httpclient.Client without the limit:
+//
+//	make demo ARGS='-scenario saturate -compare'
 //
 // -fleet runs three replicas of the service instead, in the one process,
 // each with its own httpclient.Client, go-redis client, redisstore.Store

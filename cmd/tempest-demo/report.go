@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/tempestsdk/tempest/breaker"
+	"github.com/tempestsdk/tempest/concurrency"
+	"github.com/tempestsdk/tempest/httpclient"
 )
 
 // phaseStats adds up the calls that started in one phase, and the upstream
@@ -21,6 +23,11 @@ type phaseStats struct {
 	timeouts                     int // of which ran out of the attempt timeout
 	hits                         int // upstream hits during the phase
 	lat                          []time.Duration
+	shed                         int             // calls refused by the concurrency limit
+	okLat                        []time.Duration // the latency of the calls that succeeded
+	shedLat                      []time.Duration // and of those shed
+	inflight, goroutines         int             // the most seen as a call arrived during the phase
+	upWait                       time.Duration   // the longest an upstream request waited for a worker
 }
 
 // report is what one run added up to.
@@ -45,7 +52,18 @@ type report struct {
 	endState                            breaker.State
 	recovered                           bool
 	tracedID, tracedWhy                 string
-	problems                            []string // how the client misbehaved
+	hasSaturation                       bool
+	shed                                int
+	limited                             bool // the client had the concurrency limit
+	// goodputBack is how long after the saturated phase's end the calls
+	// that start within a second and succeed are again at least 90% of
+	// the load; -1 if they never were within the run.
+	goodputBack time.Duration
+	limitTrail  string // the concurrency limit over the run, compactly
+	limitLow    int    // the least the limit was
+	limitMoves  int    // its changes
+	limitEnd    []limitState
+	problems    []string // how the client misbehaved
 }
 
 func (r report) retryAfterHonoured() bool {
@@ -58,7 +76,11 @@ func (r report) summary() string {
 	if r.hasRateLimit {
 		s += fmt.Sprintf(" retry_after_honoured=%t", r.retryAfterHonoured())
 	}
-	return s + fmt.Sprintf(" probes_max_per_halfopen=%d unkeyed_post_duplicates=%d", r.maxProbes, r.unkeyedDup)
+	s += fmt.Sprintf(" probes_max_per_halfopen=%d unkeyed_post_duplicates=%d", r.maxProbes, r.unkeyedDup)
+	if r.hasSaturation {
+		s += fmt.Sprintf(" shed_by_limit=%d goodput_back=%t", r.shed, r.goodputBack >= 0)
+	}
+	return s
 }
 
 // successRate is ok calls over calls, in percent; -1 for no calls.
@@ -93,6 +115,10 @@ func (w *world) report(complete bool) report {
 		hasRateLimit:  set.has(kindRateLimited),
 		earlyRetries:  w.earlyRetries,
 		endState:      w.state,
+		hasSaturation: set.has(kindSaturated),
+		shed:          w.shed,
+		limited:       w.limits != nil,
+		limitEnd:      w.limitEnd,
 	}
 	finalStart := set.duration - set.finalWindow
 	for _, c := range w.calls {
@@ -105,6 +131,12 @@ func (w *world) report(complete bool) report {
 		switch c.outcome {
 		case outcomeOK:
 			ps.ok++
+			ps.okLat = append(ps.okLat, c.end-c.start)
+		case outcomeShed:
+			ps.shed++
+			ps.shedLat = append(ps.shedLat, c.end-c.start)
+			ps.failed++
+			r.errors[c.outcome]++
 		case outcomeFastFail:
 			ps.fastfails++
 			r.errors[c.outcome]++
@@ -120,9 +152,19 @@ func (w *world) report(complete bool) report {
 		}
 	}
 	for i := range r.phases {
-		slices.Sort(r.phases[i].lat)
+		ps := &r.phases[i]
+		slices.Sort(ps.lat)
+		slices.Sort(ps.okLat)
+		slices.Sort(ps.shedLat)
+		ps.inflight, ps.goroutines, ps.upWait = w.peakInflight[i], w.peakGoros[i], w.peakUpWait[i]
 	}
 	slices.Sort(r.latency)
+	if r.hasSaturation {
+		r.goodputBack = w.goodputBack()
+	}
+	if r.limited {
+		r.limitTrail, r.limitLow, r.limitMoves = w.limitTrail()
+	}
 
 	received := make(map[string]int) // POSTs per call ID
 	keyed := make(map[string]bool)
@@ -166,7 +208,7 @@ func (w *world) report(complete bool) report {
 	r.tracedID, r.tracedWhy = w.pickTrace()
 
 	if w.mode != modeTempest {
-		return r // the checks are about tempest
+		return r // the checks are about tempest (with its concurrency limit in the saturate scenario)
 	}
 	if r.admittedOpen > 0 {
 		r.problems = append(r.problems, fmt.Sprintf("%d attempts were admitted while the circuit was open (R18, R21)", r.admittedOpen))
@@ -200,6 +242,14 @@ func (w *world) report(complete bool) report {
 				r.problems = append(r.problems, fmt.Sprintf("no call failed fast during the %s phase (R18)", p.name))
 			}
 		}
+		for i, p := range set.phases {
+			if p.kind == kindSaturated && r.limited && r.phases[i].shed == 0 {
+				r.problems = append(r.problems, fmt.Sprintf("no call was shed by the concurrency limit during the %s phase (R75)", p.name))
+			}
+		}
+		if r.hasSaturation && r.goodputBack < 0 {
+			r.problems = append(r.problems, "the calls answered ok never came back to 90% of the load after the saturated phase")
+		}
 		if r.hasRateLimit && r.raRetries == 0 {
 			r.problems = append(r.problems, "no call was retried after a 429 with Retry-After, so honouring it was never shown (R9)")
 		}
@@ -212,12 +262,95 @@ func (w *world) report(complete bool) report {
 	return r
 }
 
+// goodputBack returns how long after the end of the (first) saturated
+// phase the calls that started within one second and succeeded were again
+// at least 90% of the load's rate, on a 50ms grid; -1 when no such second
+// fits in the run. A call counts when it started, so that a backlog of
+// calls from the phase, answered in a burst as it ends, does not pass for
+// recovery. w.mu is held.
+func (w *world) goodputBack() time.Duration {
+	set := w.set
+	var end time.Duration
+	for _, p := range set.phases {
+		if p.kind == kindSaturated {
+			end = p.end
+			break
+		}
+	}
+	var oks []time.Duration
+	for _, c := range w.calls {
+		if c.outcome == outcomeOK && c.start >= end {
+			oks = append(oks, c.start)
+		}
+	}
+	slices.Sort(oks)
+	need := int(math.Ceil(0.9 * float64(set.rate)))
+	for t := end; t+time.Second <= set.duration; t += 50 * time.Millisecond {
+		lo, _ := slices.BinarySearch(oks, t)
+		hi, _ := slices.BinarySearch(oks, t+time.Second)
+		if hi-lo >= need {
+			return t - end
+		}
+	}
+	return -1
+}
+
+// initialLimit is the adaptive concurrency limit's starting point, as
+// concurrency.New derives it from the settings.
+func initialLimit(l httpclient.ConcurrencyLimit) int {
+	if l.Fixed > 0 {
+		return l.Fixed
+	}
+	lo, hi := l.Adaptive.Min, l.Adaptive.Max
+	if lo == 0 {
+		lo = concurrency.DefaultMin
+	}
+	if hi == 0 {
+		hi = max(concurrency.DefaultMax, lo)
+	}
+	return min(max(cmp.Or(l.Initial, concurrency.DefaultInitial), lo), hi)
+}
+
+// limitTrail shows the concurrency limit over the run compactly: its value
+// every step, with a bar where a phase begins; and the least it was, and
+// how often it changed. w.mu is held.
+func (w *world) limitTrail() (trail string, low, moves int) {
+	set := w.set
+	step := max(500*time.Millisecond, (set.duration / 40).Round(100*time.Millisecond))
+	cur := initialLimit(set.limit)
+	low = cur
+	var b strings.Builder
+	next := 0
+	for i, ph := range set.phases {
+		if i > 0 {
+			b.WriteString("| ")
+		}
+		for t := ph.start; t < ph.end; t += step {
+			for next < len(w.limitLog) && w.limitLog[next].at <= t {
+				cur = w.limitLog[next].to
+				next++
+			}
+			fmt.Fprintf(&b, "%d ", cur)
+		}
+	}
+	for _, e := range w.limitLog {
+		low = min(low, e.to)
+	}
+	return strings.TrimSpace(b.String()), low, len(w.limitLog)
+}
+
 // pickTrace chooses the call whose request ID the report traces: a call of
 // the rate-limited phase that got a 429, waited out its Retry-After and
-// succeeded; else an outage call with the most attempts; else any call with
-// the most attempts (the earliest among equals). w.mu is held.
+// succeeded; else the first call the concurrency limit shed; else an outage
+// call with the most attempts; else any call with the most attempts (the
+// earliest among equals). w.mu is held.
 func (w *world) pickTrace() (id, why string) {
 	set := w.set
+	for _, c := range w.calls {
+		if c.outcome == outcomeShed {
+			return c.id, "the first call the concurrency limit shed: nothing was sent upstream"
+		}
+	}
 	for _, c := range w.calls {
 		if set.phases[set.phaseAt(c.start)].kind != kindRateLimited || c.outcome != outcomeOK {
 			continue
@@ -272,6 +405,14 @@ func printSettings(w io.Writer, s settings, upstreamURL, serviceURL string) {
 	p(w, "  Retry-After      %-58s [the same rule, cap %v]\n",
 		fmt.Sprintf("waited when <= BackoffMax (%v); the upstream asks for %ds", s.policy.BackoffMax, s.retryAfter),
 		defMax)
+	if s.concLimit {
+		a := s.limit.Adaptive
+		p(w, "  concurrency      %-58s [off; adaptive: window %d, %d..%d from %d]\n",
+			fmt.Sprintf("adaptive limit, window %d, %d..%d from %d, queue %d for %v",
+				a.Window, cmp.Or(a.Min, concurrency.DefaultMin), cmp.Or(a.Max, concurrency.DefaultMax), initialLimit(s.limit),
+				httpclient.DefaultConcurrencyQueue, httpclient.DefaultConcurrencyMaxWait),
+			concurrency.DefaultWindow, concurrency.DefaultMin, concurrency.DefaultMax, concurrency.DefaultInitial)
+	}
 	p(w, "phases:\n")
 	for i, ph := range s.phases {
 		p(w, "  %d %-13s %6s-%-6s %s\n", i+1, ph.name, offset(ph.start), offset(ph.end), s.describe(ph))
@@ -296,6 +437,9 @@ func (w *world) printReport(out io.Writer, r report, svgFile string) {
 		p(out, "  %-13s %-13s %6d %14s %9d %11d %8s %8s %8s %14d\n",
 			ph.name, offset(ph.start)+"-"+offset(ph.end), st.calls, ratio(st.attempts, st.calls), st.timeouts, st.fastfails,
 			pct(successRate(st.ok, st.calls)), fmtDur(percentile(st.lat, 0.50)), fmtDur(percentile(st.lat, 0.99)), st.hits)
+	}
+	if r.hasSaturation {
+		printLoad(out, set, r)
 	}
 
 	origin := ""
@@ -370,6 +514,17 @@ func (w *world) printReport(out io.Writer, r report, svgFile string) {
 			"%s: %d of %d calls failed fast (p50 %s) instead of waiting; the upstream got %d hits, %s per call",
 			ph.name, st.fastfails, st.calls, fastP50, st.hits, ratio(st.hits, st.calls))
 	}
+	for i, ph := range set.phases {
+		if ph.kind != kindSaturated {
+			continue
+		}
+		st := r.phases[i]
+		check(!r.limited || st.shed > 0,
+			"%s: %d of %d calls shed by the concurrency limit (p50 %s) instead of queueing upstream; at most %d calls in flight, the calls that succeeded p99 %s",
+			ph.name, st.shed, st.calls, fmtDur(percentile(st.shedLat, 0.5)), st.inflight, fmtDur(percentile(st.okLat, 0.99)))
+		check(r.goodputBack >= 0, "goodput back %s after the %s phase: of the calls that started in the next second, %d or more succeeded (90%% of the load)",
+			goodputBack(r.goodputBack), ph.name, int(math.Ceil(0.9*float64(set.rate))))
+	}
 	check(r.admittedOpen == 0 && r.strayHalfOpen == 0 && r.maxProbes <= 1,
 		"one probe per half-open period: half-open periods=%d, most probes in one=%d; attempts admitted while open=%d",
 		r.halfOpenPeriods, r.maxProbes, r.admittedOpen)
@@ -390,6 +545,47 @@ func (w *world) printReport(out io.Writer, r report, svgFile string) {
 		p(out, "timeline chart written to %s\n", svgFile)
 	}
 	p(out, "\n%s\n", r.summary())
+}
+
+// printLoad is the saturate scenario's part of the report: per phase, what
+// the service held and how long the calls that succeeded took; then the
+// concurrency limit over the run.
+func printLoad(out io.Writer, set settings, r report) {
+	p := fmt.Fprintf
+	p(out, "\nload per phase (in flight: the service's calls, at the most; goroutines: the whole process's, load and upstream\n"+
+		"included, at the most; upstream wait: the longest a request waited for a worker):\n")
+	p(out, "  %-13s %13s %9s %9s %10s %11s %14s\n", "phase", "shed (limit)", "ok p50", "ok p99", "in flight", "goroutines", "upstream wait")
+	for i, ph := range set.phases {
+		st := r.phases[i]
+		p(out, "  %-13s %13d %9s %9s %10d %11d %14s\n", ph.name, st.shed,
+			fmtDur(percentile(st.okLat, 0.5)), fmtDur(percentile(st.okLat, 0.99)), st.inflight, st.goroutines, fmtDur(st.upWait))
+	}
+	if !r.limited {
+		p(out, "concurrency limit: off\n")
+		return
+	}
+	origin := ""
+	var rejected uint64
+	for _, l := range r.limitEnd {
+		origin = " of " + l.origin
+		rejected += l.Rejected
+	}
+	p(out, "concurrency limit%s, every %v (| where a phase begins): %s\n", origin,
+		max(500*time.Millisecond, (set.duration/40).Round(100*time.Millisecond)), r.limitTrail)
+	changes := "changes"
+	if r.limitMoves == 1 {
+		changes = "change"
+	}
+	p(out, "  %d %s, down to %d at the least; %d calls refused (ConcurrencyLimits: rejected=%d)\n",
+		r.limitMoves, changes, r.limitLow, r.shed, rejected)
+}
+
+// goodputBack formats how long goodput took to come back.
+func goodputBack(d time.Duration) string {
+	if d < 0 {
+		return "not within the run"
+	}
+	return offset(d)
 }
 
 // trace returns every recorded line about one request ID, in time order.

@@ -24,7 +24,7 @@ type config struct {
 	rate     int           // calls per second from the load generator
 	scenario string
 	svg      string // file for the timeline chart, "" for none
-	compare  bool   // run plain, naive and tempest side by side
+	compare  bool   // run plain, naive and tempest (and tempest without the limit) side by side
 	quiet    bool   // no settings, live view or report
 	observe  string // address for the operator page and /metrics, "" for none
 	fleet    bool   // three replicas sharing breakers and a rate limit through Redis
@@ -44,9 +44,11 @@ const usage = `usage: tempest-demo [-duration 14s] [-rate 40] [-scenario default
 
 Runs, in one process on loopback, a scripted upstream that fails in phases, a
 service that calls it through one shared httpclient.Client, and a load
-generator; then reports what the client did, phase by phase. -fleet runs
-three replicas instead, sharing their circuit breakers and one rate limit
-through Redis.
+generator; then reports what the client did, phase by phase. -scenario
+saturate makes the upstream a pool of workers whose service time climbs
+ten-fold for a while, against a client with the adaptive concurrency limit
+(-compare adds the same client without it). -fleet runs three replicas
+instead, sharing their circuit breakers and one rate limit through Redis.
 `
 
 func parseFlags(args []string, stdout io.Writer) (config, error) {
@@ -57,10 +59,11 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 		"length of the whole scenario (default 8s per run with -compare, 12s with -fleet); the phases and the breaker's recovery scale with it")
 	fs.IntVar(&cfg.rate, "rate", 40, "calls per second sent to the service (with -fleet, to each replica)")
 	fs.StringVar(&cfg.scenario, "scenario", scenarios[0].name,
-		"the upstream's script: "+strings.Join(scenarioNames(), ", "))
+		"the upstream's script: "+strings.Join(scenarioNames(), ", ")+
+			" (saturate: a pool of workers ten times slower for a while, against the adaptive concurrency limit)")
 	fs.StringVar(&cfg.svg, "svg", "", "write a timeline chart (SVG) of the tempest run to this file")
 	fs.BoolVar(&cfg.compare, "compare", false,
-		"run the scenario with a plain http.Client, a naive retry loop and tempest, and print them side by side")
+		"run the scenario with a plain http.Client, a naive retry loop and tempest (with -scenario saturate, tempest without its concurrency limit too), and print them side by side")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "print only the summary line (and, with -compare, the table)")
 	fs.StringVar(&cfg.observe, "observe", "",
 		"serve the client's operator page (/ops/) and its metrics (/metrics, Prometheus) on this address, such as 127.0.0.1:9464 (loopback only), while the scenario runs")
@@ -198,9 +201,9 @@ func runWorld(ctx context.Context, set settings, m mode, v view) (*world, error)
 	var closeClient func()
 	var obs *observer // -observe, for the tempest run only
 	switch m {
-	case modeTempest:
+	case modeTempest, modeTempestNoLimit:
 		hooks := w.hooks()
-		if set.observe != "" {
+		if set.observe != "" && m == modeTempest {
 			var err error
 			if obs, err = newObserver(set.observe); err != nil {
 				return nil, err
@@ -208,16 +211,31 @@ func runWorld(ctx context.Context, set settings, m mode, v view) (*world, error)
 			defer obs.close() // safe twice
 			hooks = tempestotel.Chain(hooks, obs.hooks())
 		}
-		client, err := httpclient.New(upstream.URL,
+		opts := []httpclient.Option{
 			httpclient.WithTimeout(set.attemptTimeout),
 			httpclient.WithRetryPolicy(set.policy),
 			httpclient.WithCircuitBreaker(set.failureThreshold, set.recovery),
-			httpclient.WithHooks(hooks))
+			httpclient.WithHooks(hooks),
+		}
+		if m == modeTempest && set.concLimit {
+			opts = append(opts, httpclient.WithConcurrencyLimit(set.limit))
+		}
+		client, err := httpclient.New(upstream.URL, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("building the client: %w", err)
 		}
 		defer client.Close() // safe twice
 		c, closeClient = tempestCaller{client}, func() { client.Close() }
+		if m == modeTempest && set.concLimit {
+			w.limits = func() []limitState {
+				var out []limitState
+				for origin, s := range client.ConcurrencyLimits() {
+					out = append(out, limitState{origin, s})
+				}
+				slices.SortFunc(out, func(a, b limitState) int { return strings.Compare(a.origin, b.origin) })
+				return out
+			}
+		}
 		if obs != nil {
 			if err := obs.serve(client); err != nil {
 				return nil, err
@@ -262,6 +280,12 @@ func runWorld(ctx context.Context, set settings, m mode, v view) (*world, error)
 	w.load(ctx, serviceURL, &http.Client{Transport: loadTransport, Timeout: 10 * time.Second})
 	loadTransport.CloseIdleConnections()
 	stopView()
+	if w.limits != nil {
+		end := w.limits()
+		w.mu.Lock()
+		w.limitEnd = end
+		w.mu.Unlock()
+	}
 
 	// Shut down in the documented order (R29): the server (its handlers are
 	// the client's callers), then the client, then the upstream.
