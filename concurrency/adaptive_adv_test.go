@@ -31,44 +31,49 @@ func advBounds(t *testing.T, l *Limiter, lo, hi int, what string) Snapshot {
 // Defects
 // ---------------------------------------------------------------------------
 
-// R73: "a timer that fires after a Release ... releases nothing", but
-// ReleaseAfter on a permit already released still arms a new live timer,
-// which keeps the closure, the permit and the limiter alive for d. A
-// caller that bounds every permit after releasing it (or races the two)
-// keeps one timer per call for the whole bound: memory that grows with
-// the call rate times d. ReleaseAfter should do nothing once released.
+// R73: ReleaseAfter on a permit already released bounds nothing: 20,000
+// such calls leave the list of bounds empty and no reaper armed.
 func TestAdvLimiter_R73_ReleaseAfterAfterReleaseArmsNoTimer(t *testing.T) {
 	l := mustNew(t, Settings{Limit: 1})
-	p, _ := l.TryAcquire()
-	p.Release()
-	p.ReleaseAfter(time.Hour)
-	if tm := p.s.expiry.Load(); tm != nil && tm.Stop() {
-		t.Error("ReleaseAfter armed a live one-hour timer on a permit already released")
-	}
-	// And the retained memory is real: 20,000 such calls keep 20,000
-	// timers (each with its closure) until they fire.
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	slots := make([]*slot, 0, 20000) // only to stop the timers at the end
 	for range 20000 {
 		q, _ := l.TryAcquire()
 		q.Release()
 		q.ReleaseAfter(time.Hour)
-		slots = append(slots, q.s)
 	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	live := 0
-	for _, s := range slots {
-		if tm := s.expiry.Load(); tm != nil && tm.Stop() {
-			live++
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.expHead != nil || l.expTail != nil || !l.reaperAt.IsZero() {
+		t.Errorf("released permits left bounds: head %p, tail %p, reaper at %v", l.expHead, l.expTail, l.reaperAt)
+	}
+}
+
+// R73: bounds out of order are each kept: the list stays sorted, each
+// permit is released at its own deadline, and a Release takes its bound
+// out of the list.
+func TestAdvLimiter_R73_BoundsOutOfOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := mustNew(t, Settings{Limit: 10})
+		at := []time.Duration{50, 10, 30, 20, 40} // ms
+		ps := make([]Permit, len(at))
+		for i, d := range at {
+			ps[i], _ = l.TryAcquire()
+			ps[i].ReleaseAfter(d * time.Millisecond)
 		}
-	}
-	if live != 0 {
-		t.Errorf("20,000 released permits bounded by an hour armed %d live timers (heap in use grew %d KiB)",
-			live, (int64(after.HeapInuse)-int64(before.HeapInuse))>>10)
-	}
+		ps[3].Release() // the 20ms one, by hand
+		start := time.Now()
+		for _, want := range []int{3, 3, 2, 1, 0} { // at 10, 20, 30, 40 and 50ms
+			time.Sleep(10 * time.Millisecond)
+			synctest.Wait()
+			if got := l.Snapshot().InFlight; got != want {
+				t.Fatalf("at %v: %d in flight, want %d", time.Since(start), got, want)
+			}
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.expHead != nil || !l.reaperAt.IsZero() {
+			t.Error("bounds left after every permit went")
+		}
+	})
 }
 
 // R74: "A sample counts once per permit and only under the limit its

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -65,6 +64,14 @@ type Limiter struct {
 	waiters  list.List // of *waiter, FIFO; granted or abandoned ones are removed in O(1)
 	rejected uint64
 	ad       *adaptState // nil: a fixed limit
+
+	// The permits with a ReleaseAfter bound, by deadline, and one timer
+	// for the earliest: a bound costs a list insertion (O(1) when the
+	// bounds come in order, as a client's attempt deadlines do), not a
+	// timer of its own.
+	expHead, expTail *slot
+	reaper           *time.Timer
+	reaperAt         time.Time // when reaper fires; zero: not armed
 }
 
 // waiter is one queued call. ready is closed when it is granted a slot.
@@ -108,10 +115,10 @@ type Permit struct {
 
 // slot is what a Permit's copies share. Guarded by the limiter's mu.
 type slot struct {
-	released atomic.Bool // set under mu; read without it by ReleaseAfter
-	recorded bool
-	epoch    uint32                     // the adaptive limit's epoch when it was granted
-	expiry   atomic.Pointer[time.Timer] // ReleaseAfter's; read without mu
+	released, recorded bool
+	epoch              uint32    // the adaptive limit's epoch when it was granted
+	deadline           time.Time // ReleaseAfter's bound; zero: none
+	prev, next         *slot     // in the limiter's list of bounds, while bounded
 }
 
 // Release gives the slot back, to the first caller in the queue if any. It
@@ -123,15 +130,18 @@ func (p Permit) Release() {
 	}
 	p.l.mu.Lock()
 	defer p.l.mu.Unlock()
-	if p.s.released.Load() {
+	p.l.releaseLocked(p.s)
+	p.l.grantLocked()
+}
+
+// releaseLocked frees s's slot unless it was freed already. l.mu is held.
+func (l *Limiter) releaseLocked(s *slot) {
+	if s.released {
 		return
 	}
-	p.s.released.Store(true)
-	if t := p.s.expiry.Load(); t != nil {
-		t.Stop()
-	}
-	p.l.inFlight--
-	p.l.grantLocked()
+	s.released = true
+	l.unboundLocked(s) // the reaper, if it was armed for s, finds nothing due and re-arms
+	l.inFlight--
 }
 
 // ReleaseAfter releases the permit after d unless it is released before:
@@ -141,20 +151,79 @@ func (p Permit) ReleaseAfter(d time.Duration) {
 	if p.l == nil {
 		return
 	}
-	// Without the lock. Release sets released, then stops the timer it
-	// finds; this swaps the timer in, then looks at released: one of the
-	// two sees the other, so no timer outlives a Release (and one that
-	// fires after it releases nothing: Release is idempotent).
-	if p.s.released.Load() {
+	l, s := p.l, p.s
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s.released {
 		return
 	}
-	t := time.AfterFunc(max(d, 0), p.Release)
-	if old := p.s.expiry.Swap(t); old != nil {
-		old.Stop()
+	l.unboundLocked(s)
+	now := time.Now()
+	s.deadline = now.Add(max(d, 0))
+	// Insert by deadline, from the tail: bounds mostly come in order.
+	at := l.expTail
+	for at != nil && at.deadline.After(s.deadline) {
+		at = at.prev
 	}
-	if p.s.released.Load() {
-		t.Stop()
+	if at == nil {
+		s.next, l.expHead = l.expHead, s
+	} else {
+		s.next, at.next = at.next, s
 	}
+	s.prev = at
+	if s.next != nil {
+		s.next.prev = s
+	} else {
+		l.expTail = s
+	}
+	if l.expHead == s && (l.reaperAt.IsZero() || s.deadline.Before(l.reaperAt)) {
+		l.armLocked(now)
+	}
+}
+
+// unboundLocked takes s out of the list of bounds, if it is in it.
+func (l *Limiter) unboundLocked(s *slot) {
+	if s.deadline.IsZero() {
+		return
+	}
+	if s.prev != nil {
+		s.prev.next = s.next
+	} else {
+		l.expHead = s.next
+	}
+	if s.next != nil {
+		s.next.prev = s.prev
+	} else {
+		l.expTail = s.prev
+	}
+	s.prev, s.next, s.deadline = nil, nil, time.Time{}
+}
+
+// armLocked sets the reaper for the earliest bound, or leaves it unarmed
+// when there is none.
+func (l *Limiter) armLocked(now time.Time) {
+	if l.expHead == nil {
+		l.reaperAt = time.Time{}
+		return
+	}
+	l.reaperAt = l.expHead.deadline
+	if l.reaper == nil {
+		l.reaper = time.AfterFunc(l.reaperAt.Sub(now), l.reap)
+	} else {
+		l.reaper.Reset(l.reaperAt.Sub(now))
+	}
+}
+
+// reap releases the permits whose bound has passed, and re-arms.
+func (l *Limiter) reap() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	for l.expHead != nil && !l.expHead.deadline.After(now) {
+		l.releaseLocked(l.expHead)
+	}
+	l.grantLocked()
+	l.armLocked(now)
 }
 
 // grantLocked hands free slots to the queue's head. l.mu is held.

@@ -114,7 +114,8 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 	c := h.c
 	a := h.a
 	held := h.st.conc != nil
-	var slot concurrency.Permit // the slot a deadlineBody holds
+	sampled := held && c.reg.conc.Adaptive != nil // only an adaptive limit takes latency samples
+	var slot concurrency.Permit                   // the slot a deadlineBody holds
 	if held {
 		defer func() {
 			if !held {
@@ -172,13 +173,13 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 	}
 
 	var start time.Time
-	if c.timed || held {
+	if c.timed || sampled {
 		start = time.Now()
 	}
 	resp, err := h.t.roundTrip(areq)
 	slots.done()
 	var dur time.Duration
-	if c.timed || held {
+	if c.timed || sampled {
 		dur = time.Since(start)
 	}
 
@@ -250,13 +251,15 @@ func (h *hop) attempt(parent context.Context, release context.CancelCauseFunc, n
 		if cancel != nil {
 			cancel()
 		}
-		if held && outcome == breaker.Failure && (r.callerEnded || errors.Is(r.err, ErrAttemptTimeout)) {
+		if sampled && outcome == breaker.Failure && (r.callerEnded || errors.Is(r.err, ErrAttemptTimeout)) {
 			permit.Record(dur) // the upstream took at least this long (R75)
 		}
 		r.result.Class = ClassOf(r.err)
 	} else {
 		if held {
-			sampleResponse(permit, dur, resp.StatusCode)
+			if sampled {
+				sampleResponse(permit, dur, resp.StatusCode)
+			}
 			if !h.noTimeout && resp.StatusCode != http.StatusSwitchingProtocols {
 				// The slot is the body's until it is read to the
 				// end or closed, or the attempt's deadline
