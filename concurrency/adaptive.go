@@ -81,9 +81,21 @@ type adaptState struct {
 	pressed bool            // a caller queued or was refused in this window
 	base    time.Duration   // the latency with nothing queued upstream; 0: not known yet
 	stuck   int             // windows in a row at Min and still over High
-	cutM    time.Duration   // the median that made the last window's deep cut; 0: none
+	cutM    time.Duration   // the median of the window before, when it cut the limit; 0: it did not
+	cutDeep bool            // that cut was by 40% or more
+	descent []step          // the windows since the limit last grew that cut it, oldest first
 	probed  bool            // the last change was a probe after a speed-up
 }
+
+// step is a window that cut the limit: the limit it cut, and its median.
+type step struct {
+	limit int
+	m     time.Duration
+}
+
+// maxDescent bounds adaptState.descent: halving from Max reaches Min in
+// fewer steps.
+const maxDescent = 16
 
 // restart begins a new window; after a change of the limit (changed), its
 // samples come only from permits granted from then on.
@@ -153,28 +165,31 @@ func (a *adaptState) decide(limit int, busy bool) int {
 		a.base = m // the first window only sets the baseline: its ratio is 1 by definition
 		return limit
 	}
-	if a.cutM > 0 && m >= a.cutM-a.cutM/20 {
-		// A deep cut did not lower the latency: it is not a queue of
-		// this limiter's making but the upstream's own pace (slower
-		// service), so it becomes the baseline.
+	// A deep cut after which the latency did not fall by a twentieth
+	// shows the latency is not a queue of this limiter's making but the
+	// upstream's own pace (slower service): it becomes the baseline.
+	if a.cutM > 0 && a.cutDeep && m >= a.cutM-a.cutM/20 {
 		a.base = m
+		a.descent = a.descent[:0]
 	}
 	a.cutM = 0
 	probed := a.probed
 	a.probed = false
 	used := busy || a.pressed || a.peak >= limit-limit/4
 	r := float64(m) / float64(a.base)
-	// The baseline follows windows that show no queueing: one near it,
-	// by a quarter of the gap; one well under it at once, for a queue
-	// only adds latency: the upstream got faster. How much faster shows
-	// only without a queue of ours, so the limit is halved for a window
-	// (a probe), as BBR drains its queue to measure the round trip.
+	// The baseline follows windows that show no queueing: one near it
+	// or under it, by a quarter of the gap; one under half of it at
+	// once, for a queue only adds latency: the upstream got faster. How
+	// much faster shows only without a queue of ours, so the limit is
+	// halved for a window (a probe), as BBR drains its queue to measure
+	// the round trip. (Not for less: right after a change, the first
+	// answers are the short ones, and a window of them reads low.)
 	switch {
-	case m < a.base-a.base/4:
+	case m < a.base/2:
 		a.base = m
 		if !probed && used && limit > a.cfg.Min {
 			a.probed = true
-			a.cutM = m // and if halving changes nothing, m is unqueued
+			a.cutM, a.cutDeep = m, true // and if halving changes nothing, m is unqueued
 			return max(a.cfg.Min, limit/2)
 		}
 		r = 1
@@ -194,22 +209,43 @@ func (a *adaptState) decide(limit int, busy bool) int {
 		return limit
 	}
 	a.stuck = 0
+	if r > a.cfg.High && a.futileDescent(limit, m) {
+		// Shallow cuts that halved the limit and left the latency
+		// within a tenth of what it was: the same lesson.
+		a.base, r = m, 1
+		a.descent = a.descent[:0]
+	}
 	switch {
 	case r > a.cfg.High:
+		if len(a.descent) == maxDescent {
+			a.descent = append(a.descent[:0], a.descent[1:]...)
+		}
+		a.descent = append(a.descent, step{limit, m})
 		from := limit
 		if !used {
 			from = max(a.peak, 1) // cut what is in use, not an idle allowance
 		}
 		f := max(0.5, mid/r)
-		if f <= 0.6 {
-			a.cutM = m // a deep cut: the next window shows whether it was a queue
-		}
+		a.cutM, a.cutDeep = m, f <= 0.6 // the next window shows whether it was a queue
 		return max(a.cfg.Min, min(limit-1, int(float64(from)*f)))
 	case r < a.cfg.Low && used:
+		a.descent = a.descent[:0]
 		// Grow by Low/r, between an eighth and a half: fast when
 		// nothing queues, gently near the band.
 		g := min(1.5, max(1.125, a.cfg.Low/r))
 		return min(a.cfg.Max, max(limit+1, int(float64(limit)*g)))
 	}
 	return limit
+}
+
+// futileDescent reports whether, since the limit last grew, it has been
+// cut from twice limit or more while the median latency stayed within a
+// tenth of what it was then: a queue of ours would have shrunk with it.
+func (a *adaptState) futileDescent(limit int, m time.Duration) bool {
+	for i := len(a.descent) - 1; i >= 0; i-- {
+		if s := a.descent[i]; s.limit >= 2*limit {
+			return m >= s.m-s.m/10
+		}
+	}
+	return false
 }

@@ -2,7 +2,8 @@
 // flight at once, and a short bounded queue for the calls that come while
 // it is full. A call that cannot get a slot in time fails fast with a
 // *LimitedError (errors.Is ErrLimited) that carries the limit. It is safe
-// for concurrent use and has no goroutines or timers of its own. It is the
+// for concurrent use and has no goroutines of its own; the bounds of
+// Permit.ReleaseAfter share one pending timer per limiter. It is the
 // standalone part of the Tempest HTTP client's per-origin concurrency
 // limit (issue 13); the limit can be changed while calls are in flight
 // (SetLimit), which is what an adaptive algorithm does.
@@ -46,7 +47,7 @@
 // latency, whatever that becomes:
 //
 //   - a window at most 1.1 times it moves it by a quarter of the gap;
-//   - a window under three quarters of it replaces it at once (a queue
+//   - a window under half of it replaces it at once (a queue
 //     only adds latency: the upstream got faster), and, with the limit in
 //     use, halves the limit for one window, a probe that drains any queue
 //     of ours so that the next window measures the upstream alone, as BBR
@@ -54,6 +55,10 @@
 //   - a deep cut (by 40% or more) after which the median did not fall by
 //     a twentieth replaces it with the new median: the latency was not a
 //     queue of ours but the upstream's pace (its service got slower);
+//     so do cuts, since the limit last grew, that took it from twice its
+//     value or more with the median still within a tenth of what it was
+//     then (a slowdown near High, which shallow cuts alone would follow
+//     down to Min);
 //   - a limit held at Min while r stays over Low for three windows moves
 //     it by a quarter of the gap per window.
 //

@@ -70,8 +70,8 @@ type Limiter struct {
 	// bounds come in order, as a client's attempt deadlines do), not a
 	// timer of its own.
 	expHead, expTail *slot
-	reaper           *time.Timer
-	reaperAt         time.Time // when reaper fires; zero: not armed
+	reaperAt         time.Time // when the reaper armed last fires; zero: none pending
+	reaperGen        uint64    // the generation of the reaper armed last; older ones do nothing
 }
 
 // waiter is one queued call. ready is closed when it is granted a slot.
@@ -176,7 +176,9 @@ func (p Permit) ReleaseAfter(d time.Duration) {
 	} else {
 		l.expTail = s
 	}
-	if l.expHead == s && (l.reaperAt.IsZero() || s.deadline.Before(l.reaperAt)) {
+	// A pending reaper already due may be one that will never run (made
+	// in a synctest bubble that ended): it is replaced too.
+	if l.expHead == s && (l.reaperAt.IsZero() || s.deadline.Before(l.reaperAt) || !l.reaperAt.After(now)) {
 		l.armLocked(now)
 	}
 }
@@ -199,25 +201,31 @@ func (l *Limiter) unboundLocked(s *slot) {
 	s.prev, s.next, s.deadline = nil, nil, time.Time{}
 }
 
-// armLocked sets the reaper for the earliest bound, or leaves it unarmed
-// when there is none.
+// armLocked arms a reaper for the earliest bound, or none when there is
+// none. A reaper is a timer of its own, never reset or stopped: one made
+// earlier, maybe in another synctest bubble or outside one, fires and
+// finds itself stale. A pending reaper is left alone while the bounds
+// come later than it (it re-arms when it fires), so a steady stream of
+// bounds costs a timer per bound's length, not per bound.
 func (l *Limiter) armLocked(now time.Time) {
 	if l.expHead == nil {
 		l.reaperAt = time.Time{}
 		return
 	}
+	l.reaperGen++
+	gen := l.reaperGen
 	l.reaperAt = l.expHead.deadline
-	if l.reaper == nil {
-		l.reaper = time.AfterFunc(l.reaperAt.Sub(now), l.reap)
-	} else {
-		l.reaper.Reset(l.reaperAt.Sub(now))
-	}
+	time.AfterFunc(l.reaperAt.Sub(now), func() { l.reap(gen) })
 }
 
-// reap releases the permits whose bound has passed, and re-arms.
-func (l *Limiter) reap() {
+// reap releases the permits whose bound has passed, and re-arms. A reaper
+// of an older generation does nothing.
+func (l *Limiter) reap(gen uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if gen != l.reaperGen {
+		return
+	}
 	now := time.Now()
 	for l.expHead != nil && !l.expHead.deadline.After(now) {
 		l.releaseLocked(l.expHead)

@@ -152,12 +152,8 @@ func (c *Client) SetConcurrencyLimit(origin string, n int) error {
 	if err != nil {
 		return err
 	}
-	s, err := c.reg.pinConc(norm, n)
-	if err != nil {
-		return err
-	}
-	s.conc.SetLimit(n)
-	return nil
+	_, err = c.reg.pinConc(norm, n)
+	return err
 }
 
 // ConcurrencyLimit returns the concurrency limiter's state of one origin;

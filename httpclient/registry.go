@@ -431,6 +431,7 @@ func (r *registry) pinConc(norm string, n int) (*originState, error) {
 	r.concPins[norm] = n
 	s := r.stateLocked(norm)
 	r.touch(s)
+	s.conc.SetLimit(n) // under r.mu, so that the pin and the live limit agree (the limiter's lock nests inside)
 	return s, nil
 }
 
