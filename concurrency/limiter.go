@@ -151,15 +151,21 @@ func (p Permit) ReleaseAfter(d time.Duration) {
 	if p.l == nil {
 		return
 	}
-	l, s := p.l, p.s
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	now := time.Now()
+	p.l.mu.Lock()
+	defer p.l.mu.Unlock()
+	p.l.boundLocked(p.s, now.Add(max(d, 0)), now)
+}
+
+// boundLocked gives s the bound deadline. l.mu is held; now is the time,
+// or zero when the caller did not read it (it is read if the reaper must
+// be armed).
+func (l *Limiter) boundLocked(s *slot, deadline, now time.Time) {
 	if s.released {
 		return
 	}
 	l.unboundLocked(s)
-	now := time.Now()
-	s.deadline = now.Add(max(d, 0))
+	s.deadline = deadline
 	// Insert by deadline, from the tail: bounds mostly come in order.
 	at := l.expTail
 	for at != nil && at.deadline.After(s.deadline) {
@@ -176,9 +182,15 @@ func (p Permit) ReleaseAfter(d time.Duration) {
 	} else {
 		l.expTail = s
 	}
+	if l.expHead != s {
+		return // the reaper armed for the head comes first
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
 	// A pending reaper already due may be one that will never run (made
 	// in a synctest bubble that ended): it is replaced too.
-	if l.expHead == s && (l.reaperAt.IsZero() || s.deadline.Before(l.reaperAt) || !l.reaperAt.After(now)) {
+	if l.reaperAt.IsZero() || s.deadline.Before(l.reaperAt) || !l.reaperAt.After(now) {
 		l.armLocked(now)
 	}
 }
