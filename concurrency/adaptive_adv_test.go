@@ -1,8 +1,8 @@
 package concurrency
 
 // Adversarial review of the adaptive limit (R74) and the limiter's permits
-// (R73). Tests named ..._... fail on the code as reviewed; the
-// others are regression tests of behaviour found correct.
+// (R73). The tests under "Defects" caught defects the review found, fixed
+// since; all are regression tests now.
 
 import (
 	"context"
@@ -28,7 +28,7 @@ func advBounds(t *testing.T, l *Limiter, lo, hi int, what string) Snapshot {
 }
 
 // ---------------------------------------------------------------------------
-// Defects
+// Defects (found by the review, fixed since)
 // ---------------------------------------------------------------------------
 
 // R73: ReleaseAfter on a permit already released bounds nothing: 20,000

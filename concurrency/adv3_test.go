@@ -2,7 +2,7 @@ package concurrency
 
 // Adversarial review 3: the deadline-sorted list of ReleaseAfter bounds
 // with one reaper per limiter (R73), and the adaptive algorithm's decide
-// (R74). Tests whose comment says "defect" fail on the code as reviewed;
+// (R74). Tests whose comment says "defect" caught defects, fixed since;
 // the others are regression tests of behaviour found correct.
 
 import (

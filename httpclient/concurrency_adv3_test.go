@@ -3,8 +3,8 @@ package httpclient
 // Adversarial review 3 of the concurrency limit's client side (R75):
 // ConcurrencyLimit.Initial, operator pins (SetConcurrencyLimit) against
 // the registry's eviction, ConcurrencyLimit(origin) as a pure read, and
-// all of it under -race. Tests whose comment says "defect" fail on the
-// code as reviewed; the others are regression tests.
+// all of it under -race. Tests whose comment says "defect" caught defects the
+// review found, fixed since; all are regression tests now.
 
 import (
 	"context"
@@ -44,7 +44,7 @@ func adv3Get(t *testing.T, c *Client, url string) {
 // flight.
 func TestAdv3_R75_ConcurrencyLimitIsAPureRead(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := acClient(t, adv3OK, ConcurrencyLimit{Initial: 500, Adaptive: concurrency.Adaptive{Min: 2, Max: 40}},
+		c := concClient(t, adv3OK, ConcurrencyLimit{Initial: 500, Adaptive: concurrency.Adaptive{Min: 2, Max: 40}},
 			WithOriginLimit(2, time.Minute), WithTimeout(time.Hour))
 		adv3Get(t, c, "http://up.test/")
 		adv3Get(t, c, "http://kept.test/")
@@ -102,7 +102,7 @@ func TestAdv3_R75_InitialAndPinsClamped(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				c := acClient(t, adv3OK, tc.lim, WithOriginLimit(1, time.Minute))
+				c := concClient(t, adv3OK, tc.lim, WithOriginLimit(1, time.Minute))
 				if s, _ := c.ConcurrencyLimit("http://a.test"); s.Limit != tc.want {
 					t.Errorf("read before any state: limit %d, want %d", s.Limit, tc.want)
 				}
@@ -149,7 +149,7 @@ func TestAdv3_R75_PinsOutliveEviction(t *testing.T) {
 	for _, lim := range []ConcurrencyLimit{{Fixed: 10}, {Adaptive: concurrency.Adaptive{Min: 1, Max: 50, Window: 1}}} {
 		synctest.Test(t, func(t *testing.T) {
 			var changes atomic.Int32
-			c := acClient(t, adv3OK, lim, WithOriginLimit(3, time.Minute),
+			c := concClient(t, adv3OK, lim, WithOriginLimit(3, time.Minute),
 				WithHooks(Hooks{LimitChange: func(string, int, int) { changes.Add(1) }}))
 			for o, n := range map[string]int{"http://a.test": 2, "http://b.test": 5, "http://c.test": 9} {
 				if err := c.SetConcurrencyLimit(o, n); err != nil {
@@ -232,7 +232,7 @@ func TestAdv3_R75_PinsUnderRace(t *testing.T) {
 			time.Sleep(time.Millisecond)
 			return acResp(r, 200, "ok"), nil
 		})
-		c := acClient(t, rt, ConcurrencyLimit{Fixed: 4, Queue: 64, MaxWait: time.Second}, WithOriginLimit(3, time.Minute))
+		c := concClient(t, rt, ConcurrencyLimit{Fixed: 4, Queue: 64, MaxWait: time.Second}, WithOriginLimit(3, time.Minute))
 		origins := make([]string, 8)
 		for i := range origins {
 			origins[i] = fmt.Sprintf("http://o%d.test", i)

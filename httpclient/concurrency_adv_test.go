@@ -2,8 +2,8 @@ package httpclient
 
 // Adversarial review of the per-origin concurrency limit (R75): slot leaks
 // on every path, deadlocks through hooks, queue bounds, registry busyness.
-// Tests named ..._... fail on the code as reviewed; the others are
-// regression tests of behaviour found correct.
+// The tests under "Defects" caught defects the review found, fixed since;
+// all are regression tests now.
 
 import (
 	"bytes"
@@ -35,17 +35,6 @@ func acResp(r *http.Request, status int, b string) *http.Response {
 		ContentLength: int64(len(b)), Request: r, ProtoMajor: 1, ProtoMinor: 1}
 }
 
-// acClient is a client over rt with lim, closed at cleanup.
-func acClient(t *testing.T, rt http.RoundTripper, lim ConcurrencyLimit, opts ...Option) *Client {
-	t.Helper()
-	c, err := New("http://up.test", append([]Option{WithTransport(rt), WithConcurrencyLimit(lim)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 // acIdle fails unless origin's limiter holds no slot and queues nobody.
 func acIdle(t *testing.T, c *Client, origin, what string) {
 	t.Helper()
@@ -61,7 +50,7 @@ func acIdle(t *testing.T, c *Client, origin, what string) {
 func acInFlight(c *Client, origin string) int { return c.ConcurrencyLimits()[origin].InFlight }
 
 // ---------------------------------------------------------------------------
-// Defects
+// Defects (found by the review, fixed since)
 // ---------------------------------------------------------------------------
 
 // R75 says the slot is held "until the body is read to the end or closed,
@@ -84,7 +73,7 @@ func TestAdvConc_R75_AttemptStartContextWithoutDeadlineLeaksSlot(t *testing.T) {
 					sent.Add(1)
 					return acResp(r, 200, "ok"), nil
 				})
-				c := acClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: NoQueue}, WithTimeout(time.Second),
+				c := concClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: NoQueue}, WithTimeout(time.Second),
 					WithHooks(Hooks{AttemptStart: func(ctx context.Context, _ *http.Request, _ Attempt) context.Context {
 						return context.WithoutCancel(ctx) // a span context that outlives the attempt
 					}}))
@@ -133,7 +122,7 @@ func TestAdvConc_R75_HookCancelledAttemptIsNotATimeout(t *testing.T) {
 		}
 		return acResp(r, 200, "ok"), nil
 	})
-	c := acClient(t, rt, ConcurrencyLimit{Adaptive: concurrency.Adaptive{Window: 1, Min: 1}},
+	c := concClient(t, rt, ConcurrencyLimit{Adaptive: concurrency.Adaptive{Window: 1, Min: 1}},
 		WithCircuitBreaker(1, time.Minute), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}),
 		WithHooks(Hooks{
 			AttemptStart: func(ctx context.Context, _ *http.Request, _ Attempt) context.Context {
@@ -186,7 +175,7 @@ func TestAdvConc_R75_RedirectReleasesFirstHop(t *testing.T) {
 			}
 			return acResp(r, 200, "done"), nil
 		})
-		c := acClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: NoQueue}, WithTimeout(time.Second))
+		c := concClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: NoQueue}, WithTimeout(time.Second))
 		for _, path := range []string{"/a", "/x"} {
 			resp, err := c.Get(context.Background(), path)
 			if err != nil {
@@ -222,7 +211,7 @@ func TestAdvConc_R75_RetryBufferAndBodyTooLarge(t *testing.T) {
 			}
 			return acResp(r, 200, "ok"), nil
 		})
-		c := acClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: NoQueue}, WithTimeout(time.Second),
+		c := concClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: NoQueue}, WithTimeout(time.Second),
 			WithRetryPolicy(RetryPolicy{MaxAttempts: 3, BackoffInitial: time.Millisecond, BackoffMax: time.Millisecond}))
 		resp, err := c.Get(context.Background(), "/")
 		if err != nil {
@@ -273,7 +262,7 @@ func TestAdvConc_R75_TotalTimeoutAndStandardClient(t *testing.T) {
 			{"attempt timeout first", 10 * time.Second, time.Second},
 			{"total deadline first", 300 * time.Millisecond, 300 * time.Millisecond},
 		} {
-			c := acClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: NoQueue}, WithTimeout(time.Second), WithTotalTimeout(tc.total))
+			c := concClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: NoQueue}, WithTimeout(time.Second), WithTotalTimeout(tc.total))
 			resp, err := c.Get(context.Background(), "/")
 			if err != nil {
 				t.Fatal(err)
@@ -302,7 +291,7 @@ func TestAdvConc_R75_TotalTimeoutAndStandardClient(t *testing.T) {
 			acIdle(t, c, acOrigin, tc.name+", never closed, deadline passed")
 		}
 
-		c := acClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: NoQueue}, WithTimeout(time.Second))
+		c := concClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: NoQueue}, WithTimeout(time.Second))
 		sc := c.StandardClient()
 		resp, err := sc.Get("http://up.test/")
 		if err != nil {
@@ -414,7 +403,7 @@ func TestAdvConc_R75_HostileTransportNeverLeaksASlot(t *testing.T) {
 			}},
 		}
 		for _, tc := range cases {
-			c := acClient(t, RoundTripperFunc(tc.rt), ConcurrencyLimit{Fixed: 1, Queue: NoQueue},
+			c := concClient(t, RoundTripperFunc(tc.rt), ConcurrencyLimit{Fixed: 1, Queue: NoQueue},
 				WithTimeout(time.Second), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
 			resp, err := c.Get(context.Background(), "/")
 			tc.use(t, resp, err)
@@ -424,7 +413,7 @@ func TestAdvConc_R75_HostileTransportNeverLeaksASlot(t *testing.T) {
 		// runtime.Goexit in the RoundTripper (t.FailNow in a fake) on the
 		// caller's goroutine: the deferred release still runs.
 		var exits atomic.Int32
-		gx := acClient(t, RoundTripperFunc(func(r *http.Request) (*http.Response, error) {
+		gx := concClient(t, RoundTripperFunc(func(r *http.Request) (*http.Response, error) {
 			exits.Add(1)
 			runtime.Goexit()
 			return nil, nil
@@ -470,7 +459,7 @@ func TestAdvConc_R75_HedgeSlotsAlwaysComeBack(t *testing.T) {
 				}
 				return acResp(r, 200, "ok"), nil
 			})
-			c := acClient(t, rt, ConcurrencyLimit{Fixed: 4, Queue: NoQueue}, WithTimeout(5*time.Second),
+			c := concClient(t, rt, ConcurrencyLimit{Fixed: 4, Queue: NoQueue}, WithTimeout(5*time.Second),
 				WithHedging(HedgePolicy{Delay: 10 * time.Millisecond, MaxHedges: 2}))
 			resp, err := c.Get(context.Background(), "/")
 			if err == nil {
@@ -494,7 +483,7 @@ func TestAdvConc_R75_HedgeSlotsAlwaysComeBack(t *testing.T) {
 			answered.Add(1)
 			return acResp(r, 200, "late"), nil
 		})
-		c := acClient(t, rt, ConcurrencyLimit{Fixed: 4, Queue: NoQueue}, WithTimeout(5*time.Second),
+		c := concClient(t, rt, ConcurrencyLimit{Fixed: 4, Queue: NoQueue}, WithTimeout(5*time.Second),
 			WithHedging(HedgePolicy{Delay: 10 * time.Millisecond, MaxHedges: 2}))
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
@@ -519,7 +508,7 @@ func TestAdvConc_R75_NoTimeoutHedgedGivesSlotAtHeaders(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rt := RoundTripperFunc(func(r *http.Request) (*http.Response, error) { return acResp(r, 200, "ok"), nil })
 		for _, opts := range [][]Option{nil, {WithHedging(HedgePolicy{Delay: 10 * time.Millisecond})}} {
-			c := acClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: NoQueue}, opts...)
+			c := concClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: NoQueue}, opts...)
 			var open []*http.Response
 			for range 3 {
 				resp, err := c.Request(context.Background(), http.MethodGet, "/", NoTimeout())
@@ -588,7 +577,7 @@ func TestAdvConc_R75_HooksMayCallBackIntoTheClient(t *testing.T) {
 		var nested, onLimit atomic.Int32
 		var inHook atomic.Bool
 		rt := RoundTripperFunc(func(r *http.Request) (*http.Response, error) { return acResp(r, 200, "ok"), nil })
-		c = acClient(t, rt, ConcurrencyLimit{Adaptive: concurrency.Adaptive{Window: 1, Min: 1, Max: 64,
+		c = concClient(t, rt, ConcurrencyLimit{Adaptive: concurrency.Adaptive{Window: 1, Min: 1, Max: 64,
 			OnLimit: func(from, to int) { onLimit.Add(1); panic("user OnLimit") }}},
 			WithHooks(Hooks{
 				LimitChange: func(origin string, from, to int) {
@@ -643,7 +632,7 @@ func TestAdvConc_R75_QueuedRefusalIsNotAFailure(t *testing.T) {
 		})
 		var mu sync.Mutex
 		var stops []Stop
-		c := acClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: 4, MaxWait: 30 * time.Millisecond},
+		c := concClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: 4, MaxWait: 30 * time.Millisecond},
 			WithCircuitBreaker(1, time.Minute),
 			WithHooks(Hooks{CallDone: func(_ context.Context, _ Call, r CallResult) {
 				mu.Lock()
@@ -695,7 +684,7 @@ func TestAdvConc_R75_QueueOrderCancelAndClose(t *testing.T) {
 			mu.Unlock()
 			return acResp(r, 200, "ok"), nil
 		})
-		c := acClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: 8, MaxWait: time.Hour}, WithTimeout(time.Hour))
+		c := concClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: 8, MaxWait: time.Hour}, WithTimeout(time.Hour))
 		hold, err := c.Get(context.Background(), "/hold")
 		if err != nil {
 			t.Fatal(err)
@@ -742,7 +731,7 @@ func TestAdvConc_R75_QueueOrderCancelAndClose(t *testing.T) {
 
 		// Close mid-queue, plain and hedged.
 		for _, opts := range [][]Option{nil, {WithHedging(HedgePolicy{Delay: time.Millisecond})}} {
-			c := acClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: 8, MaxWait: time.Hour}, append(opts, WithTimeout(time.Hour))...)
+			c := concClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: 8, MaxWait: time.Hour}, append(opts, WithTimeout(time.Hour))...)
 			hold, err := c.Get(context.Background(), "/")
 			if err != nil {
 				t.Fatal(err)
@@ -781,7 +770,7 @@ func TestAdvConc_R75_FloodQueueBounded(t *testing.T) {
 			}
 			return acResp(r, 200, "ok"), nil
 		})
-		c := acClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: 16, MaxWait: time.Hour}, WithTimeout(time.Hour),
+		c := concClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: 16, MaxWait: time.Hour}, WithTimeout(time.Hour),
 			WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
 		go func() {
 			resp, err := c.Get(context.Background(), "/")
@@ -836,7 +825,7 @@ func TestAdvConc_R75_FloodQueueBounded(t *testing.T) {
 func TestAdvConc_R75_RegistryKeepsBusyDropsIdle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rt := RoundTripperFunc(func(r *http.Request) (*http.Response, error) { return acResp(r, 200, "ok"), nil })
-		c := acClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: NoQueue}, WithOriginLimit(2, time.Minute), WithTimeout(time.Hour))
+		c := concClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: NoQueue}, WithOriginLimit(2, time.Minute), WithTimeout(time.Hour))
 		host := func(i int) string { return "http://h" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + ".test" }
 		var open []*http.Response
 		for i := range 30 {
@@ -913,7 +902,7 @@ func TestAdvConc_R75_AbsurdSettings(t *testing.T) {
 		{Fixed: 1, Queue: math.MaxInt},
 		{Adaptive: concurrency.Adaptive{Min: 1, Max: math.MaxInt, Window: 256}},
 	} {
-		c := acClient(t, rt, l)
+		c := concClient(t, rt, l)
 		resp, err := c.Get(context.Background(), "/")
 		if err != nil {
 			t.Errorf("%+v: %v", l, err)
@@ -943,7 +932,7 @@ func TestAdvConc_R75_AbsurdSettings(t *testing.T) {
 func TestAdvConc_R75_SetLimitWithCallsInFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rt := RoundTripperFunc(func(r *http.Request) (*http.Response, error) { return acResp(r, 200, "ok"), nil })
-		c := acClient(t, rt, ConcurrencyLimit{Fixed: 3, Queue: 4, MaxWait: time.Hour}, WithTimeout(time.Hour))
+		c := concClient(t, rt, ConcurrencyLimit{Fixed: 3, Queue: 4, MaxWait: time.Hour}, WithTimeout(time.Hour))
 		for _, bad := range []string{"", "ftp://x", "::", "http://"} {
 			if err := c.SetConcurrencyLimit(bad, 2); err == nil {
 				t.Errorf("SetConcurrencyLimit(%q) took it", bad)
@@ -1000,7 +989,7 @@ func TestAdvConc_R75_ConcurrentCloseAndReadReleaseOnce(t *testing.T) {
 	rt := RoundTripperFunc(func(r *http.Request) (*http.Response, error) {
 		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(make([]byte, 1<<10))), Request: r}, nil
 	})
-	c := acClient(t, rt, ConcurrencyLimit{Fixed: 2, Queue: NoQueue}, WithTimeout(time.Minute))
+	c := concClient(t, rt, ConcurrencyLimit{Fixed: 2, Queue: NoQueue}, WithTimeout(time.Minute))
 	for range 200 {
 		resp, err := c.Get(context.Background(), "/")
 		if err != nil {
@@ -1060,7 +1049,7 @@ func TestAdvConc_R75_PanickingGetBodyLeaksSlot(t *testing.T) {
 				if mode == "hedge" {
 					opts = append(opts, WithHedging(HedgePolicy{Delay: 10 * time.Millisecond}))
 				}
-				c := acClient(t, rt, ConcurrencyLimit{Fixed: 2, Queue: NoQueue}, opts...)
+				c := concClient(t, rt, ConcurrencyLimit{Fixed: 2, Queue: NoQueue}, opts...)
 				req, err := http.NewRequest(http.MethodPut, "http://up.test/", strings.NewReader("body"))
 				if err != nil {
 					t.Fatal(err)
@@ -1092,7 +1081,7 @@ func TestAdvConc_R75_PanickingGetBodyLeaksSlot(t *testing.T) {
 func TestAdvConc_R75_RefusalGivesTheRateSlotBack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rt := RoundTripperFunc(func(r *http.Request) (*http.Response, error) { return acResp(r, 200, "ok"), nil })
-		c := acClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: NoQueue}, WithTimeout(time.Second),
+		c := concClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: NoQueue}, WithTimeout(time.Second),
 			WithRateLimit(RateLimit{PerOrigin: ratelimit.Limit{Rate: 2, Per: time.Hour, Burst: 2}, FailFast: true}))
 		hold, err := c.Get(context.Background(), "/")
 		if err != nil {
@@ -1131,7 +1120,7 @@ func TestAdvConc_R75_HedgeNeverQueues(t *testing.T) {
 			}
 			return acResp(r, 200, "ok"), nil
 		})
-		c := acClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: 8, MaxWait: time.Hour}, WithTimeout(time.Hour),
+		c := concClient(t, rt, ConcurrencyLimit{Fixed: 1, Queue: 8, MaxWait: time.Hour}, WithTimeout(time.Hour),
 			WithHedging(HedgePolicy{Delay: 10 * time.Millisecond, MaxHedges: 3}))
 		start := time.Now()
 		resp, err := c.Get(context.Background(), "/")
@@ -1160,7 +1149,7 @@ func TestAdvConc_R75_HedgeNeverQueues(t *testing.T) {
 func TestAdvConc_R75_OperatorLimitSurvivesIdleExpiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rt := RoundTripperFunc(func(r *http.Request) (*http.Response, error) { return acResp(r, 200, "ok"), nil })
-		c := acClient(t, rt, ConcurrencyLimit{Fixed: 10}, WithOriginLimit(8, time.Minute))
+		c := concClient(t, rt, ConcurrencyLimit{Fixed: 10}, WithOriginLimit(8, time.Minute))
 		if err := c.SetConcurrencyLimit("http://slow.test", 2); err != nil {
 			t.Fatal(err)
 		}
